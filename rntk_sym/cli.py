@@ -1,0 +1,119 @@
+"""The ``rntk`` command (contract: DESIGN.md, "Command-line contract").
+
+Every bad argument gives one line on stderr naming it and exit status 2; no tracebacks.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from . import inputs
+from .kernels import kernel as _kernel, step_seconds
+from .progress import Progress
+
+MAX_RECURSION_SECONDS = 3600.0
+
+
+class UsageError(Exception):
+    """A bad command-line argument: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own errors (unknown option, bad choice): one line, exit 2
+        raise UsageError(message)
+
+
+def _digits_arg(s: str) -> int:
+    try:
+        return int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer in [1, {inputs.MAX_DIGITS}], got {s!r}") from None
+
+
+def _add_model_args(p, *, depth=True):
+    p.add_argument("--arch", required=True, help="ffnet or resnet")
+    p.add_argument("--rho", required=True, help="<x, x'> in [-1, 1], an exact decimal")
+    if depth:
+        p.add_argument("--depth", required=True, help="L, an integer >= 1 of any size")
+    g = p.add_argument_group("residual scale (resnet only; default gamma = 1)")
+    g.add_argument("--gamma", help="alpha = L^-gamma, gamma >= 0 (exact decimal)")
+    g.add_argument("--alpha", help="constant alpha > 0 (exact decimal)")
+    p.add_argument("--json", action="store_true", help="print one JSON object, no progress")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rntk", description="Normalized NTKs of deep ReLU FFNets and ResNets.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    k = sub.add_parser("kernel", help="normalized NTK or GP kernel of a pair at depth L")
+    _add_model_args(k)
+    k.add_argument("--digits", type=_digits_arg, default=30, help="significant digits (default 30)")
+    k.add_argument("--kernel", default="ntk", help="ntk (default) or gp")
+    k.add_argument("--method", default="recursion", help="recursion: the exact O(L) recursion")
+    return parser
+
+
+def _cmd_kernel(args) -> dict:
+    inputs.choice("method", args.method, ("recursion",))
+    arch = inputs.choice("arch", args.arch, inputs.ARCHS)
+    depth = inputs.depth(args.depth)
+    inputs.rho_exact(args.rho)
+    inputs.scaling(arch, args.gamma, args.alpha)
+    digits = inputs.digits(args.digits)
+    seconds = 2 * depth * step_seconds(digits, depth)
+    if seconds > MAX_RECURSION_SECONDS:
+        raise ValueError(f"depth: the exact recursion at L = {depth} would take about {seconds / 3600:.3g} hours "
+                         f"(limit {MAX_RECURSION_SECONDS / 3600:g} h); choose a smaller depth")
+    t0 = time.perf_counter()
+    with Progress(2 * depth, f"L={depth}", enabled=not (args.json or args.quiet) and depth >= 200000) as bar:
+        kv = _kernel(arch, args.rho, depth, kernel=args.kernel, gamma=args.gamma, alpha=args.alpha,
+                     digits=digits, progress=bar)
+    seconds = time.perf_counter() - t0
+    return {
+        "arch": arch, "rho": args.rho, "depth": depth, "kernel": args.kernel,
+        "alpha": None if kv.alpha is None else _nstr(kv.alpha, digits),
+        "value": kv.decimal(), "error": _nstr(kv.decimal_error(), 3),
+        "error_kind": kv.error_kind, "digits": digits, "method": kv.method, "seconds": round(seconds, 4),
+    }
+
+
+def _nstr(x, n):
+    import mpmath
+
+    return mpmath.nstr(x, n, min_fixed=-5, max_fixed=n + 1)
+
+
+def _print_kernel(res: dict) -> None:
+    name = "Omegabar_L" if res["kernel"] == "ntk" else "rho_L"
+    alpha = "" if res["alpha"] is None else f", alpha = {res['alpha']}"
+    print(f"{res['arch']} {name}(rho = {res['rho']}), L = {res['depth']}{alpha}")
+    print(f"  value  {res['value']}")
+    print(f"  error  {res['error']}  ({res['error_kind']})")
+    print(f"  method {res['method']}, {res['seconds']} s")
+
+
+COMMANDS = {"kernel": (_cmd_kernel, _print_kernel)}
+
+
+def main(argv=None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        run, show = COMMANDS[args.command]
+        result = run(args)
+    except (UsageError, ValueError) as exc:
+        print(f"rntk: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rntk: interrupted", file=sys.stderr)
+        return 130
+    if getattr(args, "json", False):
+        print(json.dumps(result))
+    else:
+        show(result)
+    return result.get("exit_status", 0) if isinstance(result, dict) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

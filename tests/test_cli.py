@@ -1,0 +1,89 @@
+"""Bad input (issue 3, item 8): a ValueError naming the argument in the API; one line on stderr and
+exit status 2 on the command line, never a traceback. And the `rntk kernel` JSON contract (DESIGN.md)."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+import rntk_sym
+from rntk_sym.cli import main
+
+GOOD = ["kernel", "--arch", "resnet", "--rho", "0.3", "--depth", "10"]
+
+
+def run(capsys, argv):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("extra,name", [
+    (["--rho", "1.5"], "rho"), (["--rho", "-1.0000001"], "rho"), (["--rho", "nan"], "rho"),
+    (["--rho", "abc"], "rho"), (["--depth", "0"], "depth"), (["--depth", "-3"], "depth"),
+    (["--depth", "2.5"], "depth"), (["--depth", "1e3"], "depth"), (["--gamma", "-0.1"], "gamma"),
+    (["--alpha", "0"], "alpha"), (["--alpha", "-1"], "alpha"), (["--gamma", "1", "--alpha", "1"], "gamma/alpha"),
+    (["--digits", "0"], "digits"), (["--digits", "10001"], "digits"), (["--digits", "many"], "digits"),
+    (["--arch", "cnn"], "arch"), (["--kernel", "xyz"], "kernel"), (["--method", "magic"], "method"),
+    (["--depth", "10" + "0" * 15], "depth"), (["--bogus"], "bogus"),
+])
+def test_cli_bad_input_exit_2(capsys, extra, name):
+    code, out, err = run(capsys, GOOD + extra)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and name in err and "Traceback" not in err
+
+
+def test_cli_ffnet_rejects_gamma(capsys):
+    code, _, err = run(capsys, ["kernel", "--arch", "ffnet", "--rho", "0.3", "--depth", "3", "--gamma", "1"])
+    assert code == 2 and "gamma" in err
+
+
+def test_cli_missing_argument(capsys):
+    code, _, err = run(capsys, ["kernel", "--arch", "ffnet", "--rho", "0.3"])
+    assert code == 2 and "depth" in err
+
+
+def test_cli_json_contract(capsys):
+    code, out, err = run(capsys, GOOD + ["--json", "--digits", "25"])
+    assert code == 0 and err == ""
+    res = json.loads(out)
+    assert {"arch", "rho", "depth", "alpha", "value", "error", "digits", "method", "seconds"} <= set(res)
+    assert isinstance(res["value"], str) and isinstance(res["error"], str)
+    ref = rntk_sym.ntk("resnet", "0.3", 10, digits=40)
+    assert abs(float(res["value"]) - float(ref.value)) < 1e-15
+    assert float(res["error"]) < 1e-24 and res["method"] == "recursion" and res["alpha"] == "0.1"
+
+
+def test_cli_text_output(capsys):
+    code, out, _ = run(capsys, ["kernel", "--arch", "ffnet", "--rho", "-1", "--depth", "3", "--kernel", "gp"])
+    assert code == 0 and "value" in out
+
+
+def test_cli_huge_depth_is_refused_with_estimate(capsys):
+    code, _, err = run(capsys, ["kernel", "--arch", "ffnet", "--rho", "0.5", "--depth", "1000000000000"])
+    assert code == 2 and "hours" in err
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda: rntk_sym.ntk("ffnet", 1.01, 3), "rho"),
+    (lambda: rntk_sym.ntk("ffnet", float("nan"), 3), "rho"),
+    (lambda: rntk_sym.ntk("ffnet", np.array([0.1, np.nan]), 3), "rho"),
+    (lambda: rntk_sym.ntk("ffnet", np.array([0.1, -2.0]), 3), "rho"),
+    (lambda: rntk_sym.ntk("ffnet", "2", 3, digits=20), "rho"),
+    (lambda: rntk_sym.ntk("ffnet", 0.1, 0), "depth"),
+    (lambda: rntk_sym.ntk("ffnet", 0.1, 2.0), "depth"),
+    (lambda: rntk_sym.ntk("ffnet", 0.1, True), "depth"),
+    (lambda: rntk_sym.ntk("resnet", 0.1, 3, gamma=-1), "gamma"),
+    (lambda: rntk_sym.ntk("resnet", 0.1, 3, gamma=math.inf), "gamma"),
+    (lambda: rntk_sym.ntk("resnet", 0.1, 3, alpha=0), "alpha"),
+    (lambda: rntk_sym.ntk("resnet", 0.1, 3, alpha=1, gamma=1), "gamma/alpha"),
+    (lambda: rntk_sym.ntk("ffnet", 0.1, 3, alpha=1), "gamma/alpha"),
+    (lambda: rntk_sym.ntk("ffnet", 0.1, 3, digits=0), "digits"),
+    (lambda: rntk_sym.ntk("ffnet", 0.1, 3, digits=10001), "digits"),
+    (lambda: rntk_sym.ntk("ffnet", 0.1, 3, digits=2.5), "digits"),
+    (lambda: rntk_sym.ntk("lstm", 0.1, 3), "arch"),
+    (lambda: rntk_sym.kernel("ffnet", 0.1, 3, kernel="cntk"), "kernel"),
+])
+def test_api_bad_input(call, name):
+    with pytest.raises(ValueError, match=f"^{name}:"):
+        call()

@@ -1,0 +1,204 @@
+"""The one recursion (rntk_sym.recursions) in every backend against independent transcriptions of
+the seed formulas (tests/seed_formulas.py: seed 002's FFNet sum of products and ResNet backward
+B recursion, unnormalized, MATH.md sections 2-3), and the float64 path against mpmath.
+"""
+import math
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import rntk_sym
+from rntk_sym.backends import MPBackend
+from rntk_sym.backends.floats import _s3_series
+
+import seed_formulas as seed
+
+RHOS = ["-1", "-0.99", "-0.3", "0", "0.3", "0.7", "0.999"]
+
+
+def _ref(arch, kernel, rho, L, alpha=None, dps=90):
+    """Seed formula at `dps` digits (the arccos forms cancel near rho = 1, hence the many digits)."""
+    with mpmath.workdps(dps):
+        r = mpmath.mpf(rho)
+        if arch == "ffnet":
+            return +(seed.ffnet_ntk_sum_of_products(r, L) if kernel == "ntk" else seed.ffnet_gp(r, L))
+        a = mpmath.mpf(alpha)
+        return +(seed.resnet_ntk_backward(r, L, a) if kernel == "ntk" else seed.resnet_gp(r, L, a))
+
+
+@pytest.mark.parametrize("rho", RHOS)
+@pytest.mark.parametrize("L", [1, 2, 3, 7, 20])
+@pytest.mark.parametrize("kernel", ["ntk", "gp"])
+def test_ffnet_vs_sum_of_products(rho, L, kernel):
+    # seed 002 / MATH.md section 2: Omega_L = sum_l K_{l-1} prod_{i>=l} shatp(K_{i-1}), at 50 digits
+    got = rntk_sym.kernel("ffnet", rho, L, kernel=kernel, digits=50)
+    ref = _ref("ffnet", kernel, rho, L)
+    assert abs(got.value - ref) <= mpmath.mpf(10) ** -49 * max(abs(ref), 1e-2)
+    assert abs(got.value - ref) <= got.error + mpmath.mpf(10) ** -60
+
+
+@pytest.mark.parametrize("rho", RHOS)
+@pytest.mark.parametrize("L", [1, 2, 3, 7, 20])
+@pytest.mark.parametrize("scale", [("gamma", 1), ("gamma", "0.5"), ("gamma", "0.25"), ("alpha", "0.7"),
+                                   ("alpha", "3")])
+@pytest.mark.parametrize("kernel", ["ntk", "gp"])
+def test_resnet_vs_backward_B_recursion(rho, L, scale, kernel):
+    # seed 002 / MATH.md section 3: alpha^2 sum_l B_{l+1} [Gamma + K Gamma'] / (2 L alpha^2 (1+alpha^2)^(L-1))
+    name, val = scale
+    got = rntk_sym.kernel("resnet", rho, L, kernel=kernel, digits=50, **{name: val})
+    if name == "gamma":
+        with mpmath.workdps(90):
+            alpha = mpmath.mpf(L) ** (-mpmath.mpf(val))
+    else:
+        alpha = val
+    ref = _ref("resnet", kernel, rho, L, alpha)
+    assert abs(got.value - ref) <= mpmath.mpf(10) ** -49 * max(abs(ref), 1e-2)
+
+
+def test_reference_comparison_can_fail():
+    # a 1e-30 perturbation of rho is seen at 50 digits
+    got = rntk_sym.ntk("ffnet", "0.3", 7, digits=50)
+    assert abs(got.value - _ref("ffnet", "ntk", mpmath.mpf("0.3") + mpmath.mpf(10) ** -30, 7)) > 1e-40
+
+
+@pytest.mark.parametrize("arch,kw", [("ffnet", {}), ("resnet", {}), ("resnet", {"gamma": "0.5"}),
+                                     ("resnet", {"alpha": "2"}), ("resnet", {"gamma": 0})])
+@pytest.mark.parametrize("L", [1, 5, 1000])
+def test_diagonal_is_exactly_one(arch, kw, L):
+    # MATH.md sections 2-3: Omegabar_L(x, x) = 1 for every L (the divisor is the diagonal value);
+    # exact in every backend because every increment vanishes exactly at u = 0.
+    for kernel in ("ntk", "gp"):
+        assert rntk_sym.kernel(arch, 1.0, L, kernel=kernel, **kw) == 1.0
+        assert np.all(rntk_sym.kernel(arch, np.ones(3), L, kernel=kernel, **kw) == 1.0)
+        assert rntk_sym.kernel(arch, "1", L, kernel=kernel, digits=40, **kw).value == 1
+
+
+# float64 vs mpmath, per range of rho (scipy.special style): relative 1e-13, absolute 1e-15 near 0.
+EDGE_RHOS = [-1.0, -1 + 1e-12, -0.999999, -0.5, 0.0, 0.5, 0.999999, 1 - 1e-10, 1 - 1e-12]
+REGIMES = [("ffnet", {}), ("resnet", {"gamma": 1}), ("resnet", {"gamma": "0.5"}),
+           ("resnet", {"gamma": "0.25"}), ("resnet", {"alpha": "0.7"})]
+
+
+def _check_float(arch, kw, L, kernel):
+    got = rntk_sym.kernel(arch, np.array(EDGE_RHOS), L, kernel=kernel, **kw)
+    for r, x in zip(EDGE_RHOS, got):
+        ref = rntk_sym.kernel(arch, r, L, kernel=kernel, digits=50, **kw).value  # r: the exact double
+        err = abs(x - ref)
+        assert err <= 1e-13 * abs(ref) or err <= 1e-15, (r, float(x), float(ref))
+        assert x == rntk_sym.kernel(arch, r, L, kernel=kernel, **kw) or abs(x - float(ref)) < 1e-15 + 1e-13 * abs(x)
+
+
+@pytest.mark.parametrize("arch,kw", REGIMES)
+@pytest.mark.parametrize("L", [1, 10, 300, 3000])
+@pytest.mark.parametrize("kernel", ["ntk", "gp"])
+def test_float64_vs_mpmath(arch, kw, L, kernel):
+    _check_float(arch, kw, L, kernel)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch,kw", REGIMES)
+@pytest.mark.parametrize("L", [100000])
+def test_float64_vs_mpmath_deep(arch, kw, L):
+    # benchmarks/float64_accuracy.py runs the same comparison to L = 10^6
+    _check_float(arch, kw, L, "ntk")
+
+
+def test_float_s3_series_vs_mpmath():
+    # the generated Taylor series of s3 on [0, pi/2] against mpmath's sin/cos at 40 digits
+    xs = np.linspace(0, math.pi / 2, 2001)
+    got = _s3_series(xs)
+    with mpmath.workdps(40):
+        ref = [mpmath.sin(mpmath.mpf(x)) - mpmath.mpf(x) * mpmath.cos(mpmath.mpf(x)) for x in xs]
+    rel = [abs(g - r) / r for g, r in zip(got[1:], ref[1:])]
+    assert max(rel) < 4e-16
+
+
+def test_mp_s3_small_vs_direct_high_precision():
+    ctx = MPBackend(200)
+    for a in ("1e-20", "0.001", "0.2", "0.26", "1.5"):
+        x = ctx.number(a)
+        got = ctx.s3_small(x, ctx.mp.sin(x), ctx.mp.cos(x))
+        with mpmath.workprec(600):
+            ref = mpmath.sin(mpmath.mpf(x)) - mpmath.mpf(x) * mpmath.cos(mpmath.mpf(x))
+        assert abs(got - ref) <= 2 ** -190 * ref
+
+
+@pytest.mark.parametrize("digits", [5, 25, 60])
+def test_digits_are_correct(digits):
+    # D significant digits: compare with the seed forward loop at D + 40 digits (independent formula).
+    for arch, kw, alpha in [("ffnet", {}, None), ("resnet", {"alpha": "0.7"}, "0.7")]:
+        got = rntk_sym.ntk(arch, "0.25", 200, digits=digits, **kw)
+        with mpmath.workdps(digits + 40):
+            ref, _ = seed.forward_loop(arch, mpmath.mpf("0.25"), 200, alpha and mpmath.mpf(alpha))
+            assert abs(mpmath.mpf(got.decimal()) - ref) <= got.decimal_error()
+        assert got.decimal_error() <= 10 ** (1 - digits) * abs(ref)
+
+
+def test_exact_decimal_inputs():
+    # "0.1" is exactly 1/10 at every precision, unlike the double 0.1
+    a = rntk_sym.ntk("resnet", "0.1", 10, alpha="0.3", digits=40).value
+    b = rntk_sym.ntk("resnet", 0.1, 10, alpha="0.3", digits=40).value
+    assert abs(a - b) > 1e-30
+
+
+def test_array_in_array_out():
+    r = np.linspace(-1, 1, 12).reshape(3, 4)
+    out = rntk_sym.ntk("resnet", r, 50, gamma="0.75")
+    assert out.shape == (3, 4) and out.dtype == np.float64
+    assert out[1, 2] == rntk_sym.ntk("resnet", r[1, 2], 50, gamma="0.75")
+
+
+def test_no_global_precision_change():
+    before = mpmath.mp.prec
+    rntk_sym.ntk("ffnet", "0.5", 10, digits=200)
+    assert mpmath.mp.prec == before
+
+
+# Properties (hypothesis). Sources: Cauchy-Schwarz for normalized PSD kernels (|value| <= 1);
+# shat, shatp nondecreasing on [-1, 1] (MATH.md section 1) so rho_L is nondecreasing in rho;
+# shat(rho) >= rho (s3 >= 0, docs/recursions.md) so rho_L is nondecreasing in L.
+rho_st = st.floats(-1, 1, allow_nan=False)
+arch_st = st.sampled_from(REGIMES)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rho_st, st.integers(1, 200), arch_st)
+def test_bounded_by_diagonal(rho, L, regime):
+    arch, kw = regime
+    for kernel in ("ntk", "gp"):
+        assert -1 <= rntk_sym.kernel(arch, rho, L, kernel=kernel, **kw) <= 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(rho_st, rho_st, st.integers(1, 200), arch_st)
+def test_gp_monotone_in_rho(r1, r2, L, regime):
+    arch, kw = regime
+    lo, hi = sorted((r1, r2))
+    assert rntk_sym.gp(arch, lo, L, **kw) <= rntk_sym.gp(arch, hi, L, **kw) + 1e-15
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(0, 1), st.floats(0, 1), st.integers(1, 200), arch_st)
+def test_ntk_monotone_in_rho_on_nonnegative(r1, r2, L, regime):
+    # for rho >= 0 every term of the NTK sums is nonnegative and nondecreasing in rho
+    arch, kw = regime
+    lo, hi = sorted((r1, r2))
+    assert rntk_sym.ntk(arch, lo, L, **kw) <= rntk_sym.ntk(arch, hi, L, **kw) + 1e-14
+
+
+@settings(max_examples=40, deadline=None)
+@given(rho_st, st.integers(1, 100))
+def test_gp_nondecreasing_in_depth_ffnet(rho, L):
+    assert rntk_sym.gp("ffnet", rho, L) <= rntk_sym.gp("ffnet", rho, L + 1) + 1e-15
+
+
+@settings(max_examples=30, deadline=None)
+@given(rho_st, st.integers(1, 50), arch_st)
+def test_scalar_numpy_mp_agree(rho, L, regime):
+    arch, kw = regime
+    s = rntk_sym.ntk(arch, rho, L, **kw)
+    v = rntk_sym.ntk(arch, np.array([rho]), L, **kw)[0]
+    m = rntk_sym.ntk(arch, rho, L, digits=20, **kw).value
+    assert abs(s - v) <= 1e-15 and abs(s - m) <= 1e-13 * abs(m) + 1e-15
