@@ -44,14 +44,19 @@ def _add_model_args(p, *, depth=True):
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="rntk", description="Normalized NTKs of deep ReLU FFNets and ResNets.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def _add_kernel(sub) -> None:
     k = sub.add_parser("kernel", help="normalized NTK or GP kernel of a pair at depth L")
     _add_model_args(k)
     k.add_argument("--digits", type=_digits_arg, default=30, help="significant digits (default 30)")
     k.add_argument("--kernel", default="ntk", help="ntk (default) or gp")
     k.add_argument("--method", default="recursion", help="recursion: the exact O(L) recursion")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rntk", description="Normalized NTKs of deep ReLU FFNets and ResNets.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for add in PARSERS:
+        add(sub)
     return parser
 
 
@@ -94,6 +99,8 @@ def _print_kernel(res: dict) -> None:
     print(f"  method {res['method']}, {res['seconds']} s")
 
 
+# Each command: a function adding its subparser, and (run(args) -> dict, show(dict)) by name.
+PARSERS = [_add_kernel]
 COMMANDS = {"kernel": (_cmd_kernel, _print_kernel)}
 
 
