@@ -1,0 +1,457 @@
+"""Parameter sweeps of the normalized NTK over (gamma or constant alpha, rho, L), and ``rntk explore``.
+
+Symbols (MATH.md sections 2-4): ``gammas`` = gamma (alpha = L^-gamma), ``alphas`` = constant alpha,
+``rhos`` = rho = <x, x'>, ``depths`` = L; the value at each point is ``Omegabar_L(rho)`` from
+:func:`rntk_sym.ntk`, in float64 (``digits=None``, one vectorized run over all rhos per (scale, L))
+or with ``digits`` significant digits (one run per point).
+
+- Engines: ``"local"`` (a ``ProcessPoolExecutor`` of at most 2 processes; ``workers=1`` runs in this
+  process) or ``"dask"`` (``dask.distributed``; the optional extra ``rntk_sym[dask]``): the same tasks,
+  the same numbers, since every task is a deterministic function of its parameters.
+- Cache: one JSON line per point, keyed by its parameters, appended as tasks finish; a restarted
+  sweep skips the points already there (a torn last line is ignored). Values are stored as decimal
+  strings and everything downstream reads those strings, so a resumed sweep equals a fresh one.
+- Classification of each (scale, rho) series over L: ``"one-hidden-layer"`` when it approaches
+  ``Omegabar_1(rho) = (shat(rho) + rho shatp(rho)) / 2`` (Theorem 7 of seed 002), ``"degenerate"``
+  when it approaches the constant 1/4 (seed 002, Theorem 6; seed 000), ``"borderline"`` when it
+  settles on neither, ``"other"`` when it does not settle (or the depths are too few, or the two
+  limits coincide at this rho), ``"diagonal"`` at rho = 1; and a rate from
+  :func:`rntk_sym.rates.fit_rate` of ``|value(L) - limit|``. The labels are read from finite depths:
+  a slow regime can show as "other" or "borderline" until L is large enough.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+
+from . import inputs
+from .kernels import ntk, step_seconds
+from .rates import fit_rate
+
+MAX_WORKERS = 2
+MAX_SECONDS = 3600.0
+DASK_HINT = "engine='dask' needs the optional extra: pip install 'rntk_sym[dask]'"
+
+
+class MissingExtra(ImportError, ValueError):
+    """An optional dependency is absent (a ValueError too, so the command line exits with status 2)."""
+
+
+def canonical(name: str, x) -> str:
+    """An exact number as a canonical string: a plain decimal when it has one ("0.25"), else "p/q"."""
+    f = inputs.exact_number(name, x)
+    d, twos, fives = f.denominator, 0, 0
+    while d % 2 == 0:
+        d, twos = d // 2, twos + 1
+    while d % 5 == 0:
+        d, fives = d // 5, fives + 1
+    if d != 1:
+        return f"{f.numerator}/{f.denominator}"
+    k = max(twos, fives)
+    m = abs(f.numerator) * 10**k // f.denominator  # exact: the denominator divides 10^k
+    digits = str(m).rjust(k + 1, "0")
+    s = digits if k == 0 else (digits[:-k] + "." + digits[-k:]).rstrip("0").rstrip(".")
+    return "-" + s if f < 0 else s
+
+
+def _exact(s: str):
+    """Canonical string back to what :func:`rntk_sym.ntk` accepts exactly."""
+    return Fraction(s) if "/" in s else s
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The sweep's points: ``scales`` = [("gamma" or "alpha" or "none", canonical value)], ``rhos``
+    (canonical strings), ``depths`` (increasing ints), ``digits`` (None: float64)."""
+
+    arch: str
+    scales: tuple
+    rhos: tuple
+    depths: tuple
+    digits: int | None
+
+    def points(self):
+        return [self.point(s, r, L) for s in self.scales for r in self.rhos for L in self.depths]
+
+    def point(self, scale, rho, depth) -> dict:
+        return {"arch": self.arch, "scale": scale[0], "scale_value": scale[1], "rho": rho,
+                "depth": depth, "digits": self.digits}
+
+
+def grid(arch="resnet", *, gammas=(), alphas=(), rhos, depths, digits=None) -> Grid:
+    """Validate and canonicalize a grid (see :func:`sweep` for the arguments)."""
+    arch = inputs.choice("arch", arch, inputs.ARCHS)
+    gammas, alphas = list(gammas or ()), list(alphas or ())
+    if arch == "ffnet":
+        if gammas or alphas:
+            raise ValueError("gamma/alpha: the ffnet has no residual scale; give them only with arch='resnet'")
+        scales = [("none", "")]
+    else:
+        for g in gammas:
+            inputs.scaling(arch, g, None)
+        for a in alphas:
+            inputs.scaling(arch, None, a)
+        scales = [("gamma", canonical("gamma", g)) for g in gammas] + [("alpha", canonical("alpha", a)) for a in alphas]
+        scales = scales or [("gamma", "1")]
+    rho_list = [canonical("rho", r) for r in _seq("rho", rhos)]
+    for r in rho_list:
+        inputs.rho_exact(_exact(r))
+    dep = sorted({inputs.depth(L) for L in _seq("depths", depths)})
+    return Grid(arch, tuple(dict.fromkeys(scales)), tuple(dict.fromkeys(rho_list)), tuple(dep), inputs.digits(digits))
+
+
+def _seq(name, xs):
+    if isinstance(xs, (str, bytes)) or not hasattr(xs, "__iter__"):
+        xs = [xs]
+    xs = list(xs)
+    if not xs:
+        raise ValueError(f"{name}: must be a non-empty list")
+    return xs
+
+
+def key(point: dict) -> str:
+    """The cache key of a point: its parameters, canonical and ordered."""
+    return json.dumps([point[k] for k in ("arch", "scale", "scale_value", "rho", "depth", "digits")])
+
+
+def _tasks(g: Grid, todo: list[dict]) -> list[dict]:
+    """Group the points to compute into tasks: in float64 all rhos of one (scale, L) in one vectorized
+    run; with digits one point per task."""
+    if g.digits is not None:
+        return [{"points": [p]} for p in todo]
+    groups: dict = {}
+    for p in todo:
+        groups.setdefault((p["scale"], p["scale_value"], p["depth"]), []).append(p)
+    return [{"points": ps} for ps in groups.values()]
+
+
+def _scale_kwargs(p):
+    return {} if p["scale"] == "none" else {p["scale"]: _exact(p["scale_value"])}
+
+
+def run_task(task: dict) -> list[dict]:
+    """Compute the points of one task: ``[point + {"value", "error"}]`` with decimal strings."""
+    pts = task["points"]
+    p0 = pts[0]
+    if p0["digits"] is None:
+        rho = np.array([float(Fraction(_exact(p["rho"]))) for p in pts])
+        vals = np.atleast_1d(ntk(p0["arch"], rho, p0["depth"], **_scale_kwargs(p0)))
+        return [dict(p, value=repr(float(v)), error=None) for p, v in zip(pts, vals)]
+    kv = ntk(p0["arch"], _exact(p0["rho"]), p0["depth"], digits=p0["digits"], **_scale_kwargs(p0))
+    return [dict(p0, value=kv.decimal(), error=mpmath.nstr(kv.decimal_error(), 3))]
+
+
+def read_cache(path) -> dict:
+    """The points in a cache file by key; unreadable lines (a sweep killed mid-write) are skipped."""
+    done = {}
+    if path is None or not os.path.exists(path):
+        return done
+    with open(path) as f:
+        for line in f:
+            try:
+                row = json.loads(line)
+                done[key(row)] = row
+            except (ValueError, KeyError, TypeError):
+                continue
+    return done
+
+
+def _open_cache(path):
+    """Open the cache for appending; a torn last line (a killed sweep) is ended first so that the
+    next record starts on a line of its own."""
+    if path is None:
+        return None
+    torn = False
+    if os.path.exists(path) and os.path.getsize(path) > 0:
+        with open(path, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            torn = f.read(1) != b"\n"
+    fh = open(path, "a")
+    if torn:
+        fh.write("\n")
+    return fh
+
+
+def estimate_seconds(g: Grid) -> float:
+    """Rough run time of the whole grid on one worker."""
+    n_rho = 1 if g.digits is None else len(g.rhos)
+    runs = 1 if g.digits is None else 2
+    return sum(runs * L * step_seconds(g.digits, L) for L in g.depths) * len(g.scales) * n_rho
+
+
+def _local_results(tasks, workers):
+    if workers == 1 or len(tasks) <= 1:
+        for t in tasks:
+            yield run_task(t)
+        return
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for fut in as_completed([pool.submit(run_task, t) for t in tasks]):
+            yield fut.result()
+
+
+def _dask_results(tasks, scheduler):
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise MissingExtra(DASK_HINT) from None
+    own = None
+    if scheduler is None:
+        own = LocalCluster(n_workers=MAX_WORKERS, threads_per_worker=1)
+        client = Client(own)
+    elif isinstance(scheduler, Client):
+        client = scheduler
+    else:
+        client = Client(getattr(scheduler, "scheduler_address", scheduler))
+    try:
+        futures = [client.submit(run_task, t, pure=False) for t in tasks]
+        for fut in as_completed(futures):
+            yield fut.result()
+    finally:
+        if client is not scheduler:
+            client.close()
+        if own is not None:
+            own.close()
+
+
+def sweep(arch="resnet", *, gammas=(), alphas=(), rhos, depths, digits=None, engine="local",
+          scheduler=None, workers=MAX_WORKERS, cache=None, resume=True, progress=None, out=None) -> dict:
+    """Evaluate ``Omegabar_L(rho)`` on the grid and classify each series over L.
+
+    ``arch``: "ffnet" or "resnet"; ``gammas``: list of gamma (alpha = L^-gamma); ``alphas``: list of
+    constant alpha (resnet; neither: gamma = 1); ``rhos``: list of rho in [-1, 1]; ``depths``: list of
+    L; ``digits``: None for float64 or significant digits. Numbers may be exact decimal strings.
+    ``engine``: "local" (``workers`` <= 2 processes) or "dask" (``scheduler``: an address, a
+    ``dask.distributed.Client`` or ``LocalCluster``; None starts a local cluster). ``cache``: a
+    JSON-lines file of finished points (``resume=False`` empties it first). ``progress(n_done)`` is
+    called as points finish. ``out``: a directory for ``points.csv``, ``series.csv``, ``sweep.json``.
+
+    Returns ``{"grid", "points", "series", "computed", "cached"}``; ``points`` rows hold decimal strings.
+    """
+    g = grid(arch, gammas=gammas, alphas=alphas, rhos=rhos, depths=depths, digits=digits)
+    engine = inputs.choice("engine", engine, ("local", "dask"))
+    if scheduler is not None:
+        engine = "dask"
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+        raise ValueError(f"workers: must be an integer in [1, {MAX_WORKERS}], got {workers!r}")
+    if engine == "dask":  # fail before any work when the extra is absent
+        try:
+            import dask.distributed  # noqa: F401
+        except ImportError:
+            raise MissingExtra(DASK_HINT) from None
+    if cache is not None and not resume and os.path.exists(cache):
+        os.remove(cache)
+    done = read_cache(cache)
+    pts = g.points()
+    todo = [p for p in pts if key(p) not in done]
+    n_cached = len(pts) - len(todo)
+    if progress:
+        progress(n_cached)
+    tasks = _tasks(g, todo)
+    results = _dask_results(tasks, scheduler) if engine == "dask" and tasks else _local_results(tasks, workers)
+    n_done = n_cached
+    fh = _open_cache(cache)
+    try:
+        for rows in results:
+            for row in rows:
+                done[key(row)] = row
+                if fh:
+                    fh.write(json.dumps(row) + "\n")
+            if fh:
+                fh.flush()
+            n_done += len(rows)
+            if progress:
+                progress(n_done)
+    finally:
+        if fh:
+            fh.close()
+    rows = [done[key(p)] for p in pts]
+    series = [classify(g, s, r, [row for row in rows if (row["scale"], row["scale_value"], row["rho"]) == (*s, r)])
+              for s in g.scales for r in g.rhos]
+    result = {"grid": {"arch": g.arch, "scales": [list(s) for s in g.scales], "rhos": list(g.rhos),
+                       "depths": list(g.depths), "digits": g.digits},
+              "points": rows, "series": series, "computed": len(todo), "cached": n_cached}
+    if out is not None:
+        write(result, out)
+    return result
+
+
+def omegabar_1(ctx, rho):
+    """``Omegabar_1(rho) = (shat(rho) + rho shatp(rho)) / 2`` (MATH.md sections 1 and 3)."""
+    acos = ctx.acos(rho)
+    shat = (ctx.sqrt(1 - rho * rho) + (ctx.pi - acos) * rho) / ctx.pi
+    shatp = (ctx.pi - acos) / ctx.pi
+    return (shat + rho * shatp) / 2
+
+
+def classify(g: Grid, scale, rho: str, rows: list[dict]) -> dict:
+    """Regime, limit and fitted rate of one series ``value(L)`` over the grid's depths (see module doc)."""
+    ctx = mpmath.MPContext()
+    ctx.dps = 20 if g.digits is None else g.digits + 5
+    r = ctx.mpf(Fraction(_exact(rho)).numerator) / Fraction(_exact(rho)).denominator
+    Ls = [row["depth"] for row in rows]
+    v = [ctx.mpf(row["value"]) for row in rows]
+    targets = {"one-hidden-layer": omegabar_1(ctx, r), "degenerate": ctx.mpf(1) / 4}
+    noise = ctx.mpf("1e-12") if g.digits is None else ctx.mpf(10) ** (3 - g.digits)
+    out = {"arch": g.arch, "scale": scale[0], "scale_value": scale[1], "rho": rho, "regime": "other",
+           "limit": None, "limit_name": None, "last_value": rows[-1]["value"], "distance": None,
+           "rate": None, "p": None, "q": None, "c": None, "rate_residual": None, "note": ""}
+    if r == 1:
+        out.update(regime="diagonal", limit="1", limit_name="1 (diagonal)", note="Omegabar_L(x, x) = 1 for every L")
+        return out
+    if len(v) < 3:
+        out["note"] = "fewer than 3 depths: not classified"
+        return out
+    gap = abs(targets["one-hidden-layer"] - targets["degenerate"])
+    if gap < ctx.mpf("1e-3"):
+        out["note"] = "Omegabar_1(rho) and 1/4 nearly coincide at this rho: regimes indistinguishable"
+        return out
+
+    def approaches(t):
+        e = [abs(x - t) for x in v]
+        return e[-1] < e[0] / 2 and e[-1] <= e[-2] + noise <= e[-3] + 2 * noise and e[-1] < gap / 5
+
+    hits = [name for name, t in targets.items() if approaches(t)]
+    if len(hits) == 1:
+        name = hits[0]
+        lim = targets[name]
+        out.update(regime=name, limit=mpmath.nstr(lim, 17 if g.digits is None else g.digits),
+                   limit_name="Omegabar_1(rho)" if name == "one-hidden-layer" else "1/4")
+        out["distance"] = mpmath.nstr(abs(v[-1] - lim), 3)
+        usable = [(L, abs(x - lim)) for L, x in zip(Ls, v) if L > 1 and abs(x - lim) > noise * (1 + abs(lim))]
+        if len(usable) >= 3:
+            fit = fit_rate([L for L, _ in usable], [e for _, e in usable])
+            out.update(rate=fit.form, p=round(fit.p, 6), q=int(fit.q) if fit.q == int(fit.q) else fit.q, c=mpmath.nstr(fit.c, 6),
+                       rate_residual=round(fit.residual, 6))
+        else:
+            out["note"] = "too few depths above the precision floor to fit a rate"
+        return out
+    d = [abs(b - a) for a, b in zip(v, v[1:])]
+    if d[-1] < d[-2] and d[-1] < gap / 5:
+        toward = min(targets, key=lambda n: abs(v[-1] - targets[n]))
+        out.update(regime="borderline", note=f"settles on neither limit (nearer the {toward} value)")
+    else:
+        out["note"] = "does not settle over these depths"
+    return out
+
+
+POINT_FIELDS = ["arch", "scale", "scale_value", "rho", "depth", "digits", "value", "error"]
+SERIES_FIELDS = ["arch", "scale", "scale_value", "rho", "regime", "limit", "limit_name", "last_value",
+                 "distance", "rate", "p", "q", "c", "rate_residual", "note"]
+
+
+def write(result: dict, out) -> dict:
+    """Write ``points.csv``, ``series.csv`` and ``sweep.json`` into directory ``out``; return their paths."""
+    os.makedirs(out, exist_ok=True)
+    files = {"points": os.path.join(out, "points.csv"), "series": os.path.join(out, "series.csv"),
+             "json": os.path.join(out, "sweep.json")}
+    for name, fields in (("points", POINT_FIELDS), ("series", SERIES_FIELDS)):
+        with open(files[name], "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+            w.writeheader()
+            w.writerows(result[name])
+    with open(files["json"], "w") as f:
+        json.dump({k: result[k] for k in ("grid", "points", "series")}, f, indent=1)
+    return files
+
+
+# ----------------------------------------------------------------------------- command line
+
+def _list(name: str, s: str) -> list[str]:
+    items = [x.strip() for x in s.split(",") if x.strip()]
+    if not items:
+        raise ValueError(f"{name}: must be a comma-separated list of numbers, got {s!r}")
+    return items
+
+
+def depth_range(s: str) -> list[int]:
+    """``START:STOP:N``: N log-spaced integer depths from START to STOP (duplicates after rounding dropped)."""
+    parts = s.split(":")
+    try:
+        a, b, n = (Decimal(parts[0]), Decimal(parts[1]), int(parts[2])) if len(parts) == 3 else (None,) * 3
+    except (ArithmeticError, ValueError):
+        a = None
+    if a is None or a != a.to_integral_value() or b != b.to_integral_value() or not 1 <= a < b or not 2 <= n <= 1000:
+        raise ValueError(f"depth-range: must be START:STOP:N with integers 1 <= START < STOP and 2 <= N <= 1000, got {s!r}")
+    a, b = int(a), int(b)
+    la, lb = math.log(a), math.log(b)
+    return sorted({round(math.exp(la + (lb - la) * i / (n - 1))) for i in range(n)} | {a, b})
+
+
+def add_cli(sub) -> None:
+    """The ``rntk explore`` subparser."""
+    p = sub.add_parser("explore", help="sweep gamma / alpha, rho, L; classify each series (regime, rate)")
+    p.add_argument("--arch", default="resnet", help="ffnet or resnet (default resnet)")
+    p.add_argument("--gamma", help="comma-separated gammas (alpha = L^-gamma), exact decimals")
+    p.add_argument("--alpha", help="comma-separated constant alphas > 0, exact decimals")
+    p.add_argument("--rho", required=True, help="comma-separated rho in [-1, 1] (write --rho=-0.5,0.5 when the list starts with a minus)")
+    d = p.add_mutually_exclusive_group(required=True)
+    d.add_argument("--depths", help="comma-separated depths L")
+    d.add_argument("--depth-range", help="START:STOP:N, N log-spaced depths")
+    p.add_argument("--digits", help="significant digits (default: float64)")
+    p.add_argument("--out", default="rntk_explore", help="output directory (default rntk_explore)")
+    p.add_argument("--resume", action="store_true", help="reuse the points cached in OUT/cache.jsonl")
+    p.add_argument("--workers", default=str(MAX_WORKERS), help=f"local processes, 1..{MAX_WORKERS}")
+    p.add_argument("--dask", action="store_true", help="run on Dask (a local cluster without --scheduler)")
+    p.add_argument("--scheduler", help="address of a Dask scheduler (implies --dask)")
+    p.add_argument("--json", action="store_true", help="print one JSON object, no progress")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _int_arg(name, s, lo, hi):
+    try:
+        v = int(s)
+    except (TypeError, ValueError):
+        v = None
+    if v is None or not lo <= v <= hi:
+        raise ValueError(f"{name}: must be an integer in [{lo}, {hi}], got {s!r}")
+    return v
+
+
+def run(args) -> dict:
+    """``rntk explore``: validate, sweep with a progress bar, write the files; the summary as a dict."""
+    from .progress import Progress
+
+    depths = depth_range(args.depth_range) if args.depth_range else _list("depths", args.depths)
+    digits = None if args.digits is None else _int_arg("digits", args.digits, 1, inputs.MAX_DIGITS)
+    workers = _int_arg("workers", args.workers, 1, MAX_WORKERS)
+    g = grid(args.arch, gammas=_list("gamma", args.gamma) if args.gamma else (),
+             alphas=_list("alpha", args.alpha) if args.alpha else (), rhos=_list("rho", args.rho),
+             depths=depths, digits=digits)
+    secs = estimate_seconds(g) / workers
+    if secs > MAX_SECONDS:
+        raise ValueError(f"depths: this sweep would take about {secs / 3600:.3g} hours "
+                         f"(limit {MAX_SECONDS / 3600:g} h); choose fewer or smaller depths")
+    n = len(g.points())
+    os.makedirs(args.out, exist_ok=True)
+    t0 = time.perf_counter()
+    with Progress(n, "explore", enabled=not (args.json or args.quiet)) as bar:
+        res = sweep(g.arch, gammas=[s[1] for s in g.scales if s[0] == "gamma"],
+                    alphas=[s[1] for s in g.scales if s[0] == "alpha"], rhos=g.rhos, depths=g.depths,
+                    digits=digits, engine="dask" if (args.dask or args.scheduler) else "local",
+                    scheduler=args.scheduler, workers=workers, cache=os.path.join(args.out, "cache.jsonl"),
+                    resume=args.resume, progress=bar)
+    files = write(res, args.out)
+    return {"out": args.out, "files": files, "points": n, "computed": res["computed"], "cached": res["cached"],
+            "seconds": round(time.perf_counter() - t0, 3), "grid": res["grid"], "series": res["series"]}
+
+
+def show(res: dict) -> None:
+    """Text summary of ``rntk explore``."""
+    print(f"explore: {res['points']} points ({res['computed']} computed, {res['cached']} from cache), "
+          f"{res['seconds']} s; files in {res['out']}/")
+    print(f"  {'scale':<14} {'rho':>8}  {'regime':<17} {'limit':<20} rate")
+    for s in res["series"]:
+        scale = "-" if s["scale"] == "none" else f"{s['scale']}={s['scale_value']}"
+        lim = s["limit"] if s["limit"] is not None else "?"
+        print(f"  {scale:<14} {s['rho']:>8}  {s['regime']:<17} {lim:<20} {s['rate'] or s['note']}")
