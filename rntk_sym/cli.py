@@ -5,11 +5,12 @@ Every bad argument gives one line on stderr naming it and exit status 2; no trac
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
 
-from . import inputs
+from . import conventions, inputs, sweep as _sweep
 from .kernels import kernel as _kernel, step_seconds
 from .progress import Progress
 
@@ -50,6 +51,9 @@ def _add_kernel(sub) -> None:
     k.add_argument("--digits", type=_digits_arg, default=30, help="significant digits (default 30)")
     k.add_argument("--kernel", default="ntk", help="ntk (default) or gp")
     k.add_argument("--method", default="recursion", help="recursion: the exact O(L) recursion")
+    k.add_argument("--convention", default="rntk",
+                   help="print the value in another NTK convention (docs/conventions.md): "
+                        + ", ".join(conventions.CONVENTIONS))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +70,7 @@ def _cmd_kernel(args) -> dict:
     depth = inputs.depth(args.depth)
     inputs.rho_exact(args.rho)
     inputs.scaling(arch, args.gamma, args.alpha)
+    convention = conventions.lookup(args.convention, arch).name
     digits = inputs.digits(args.digits)
     seconds = 2 * depth * step_seconds(digits, depth)
     if seconds > MAX_RECURSION_SECONDS:
@@ -73,7 +78,8 @@ def _cmd_kernel(args) -> dict:
                          f"(limit {MAX_RECURSION_SECONDS / 3600:g} h); choose a smaller depth")
     t0 = time.perf_counter()
     with Progress(2 * depth, f"L={depth}", enabled=not (args.json or args.quiet) and depth >= 200000) as bar:
-        kv = _kernel(arch, args.rho, depth, kernel=args.kernel, gamma=args.gamma, alpha=args.alpha,
+        compute = _kernel if convention == "rntk" else functools.partial(conventions.kernel_in, convention)
+        kv = compute(arch, args.rho, depth, kernel=args.kernel, gamma=args.gamma, alpha=args.alpha,
                      digits=digits, progress=bar)
     seconds = time.perf_counter() - t0
     return {
@@ -81,6 +87,7 @@ def _cmd_kernel(args) -> dict:
         "alpha": None if kv.alpha is None else _nstr(kv.alpha, digits),
         "value": kv.decimal(), "error": _nstr(kv.decimal_error(), 3),
         "error_kind": kv.error_kind, "digits": digits, "method": kv.method, "seconds": round(seconds, 4),
+        "convention": convention,
     }
 
 
@@ -92,6 +99,8 @@ def _nstr(x, n):
 
 def _print_kernel(res: dict) -> None:
     name = "Omegabar_L" if res["kernel"] == "ntk" else "rho_L"
+    if res.get("convention", "rntk") != "rntk":
+        name = f"{res['kernel'].upper()} [{res['convention']} convention]"
     alpha = "" if res["alpha"] is None else f", alpha = {res['alpha']}"
     print(f"{res['arch']} {name}(rho = {res['rho']}), L = {res['depth']}{alpha}")
     print(f"  value  {res['value']}")
@@ -102,6 +111,9 @@ def _print_kernel(res: dict) -> None:
 # Each command: a function adding its subparser, and (run(args) -> dict, show(dict)) by name.
 PARSERS = [_add_kernel]
 COMMANDS = {"kernel": (_cmd_kernel, _print_kernel)}
+
+PARSERS.append(_sweep.add_cli)
+COMMANDS["explore"] = (_sweep.run, _sweep.show)
 
 
 def main(argv=None) -> int:

@@ -66,8 +66,14 @@ def _alpha2(ctx, scale: inputs.Scaling, depth: int):
 
 def _evaluate(ctx, arch: str, kernel: str, rho, depth: int, scale, progress=None):
     """Run the recursion in ``ctx`` from ``rho`` (already a ctx number or array) and normalize."""
+    return _evaluate_uv(ctx, arch, kernel, 1 - rho, 1 + rho, depth, scale, progress)
+
+
+def _evaluate_uv(ctx, arch: str, kernel: str, u, v, depth: int, scale, progress=None):
+    """As :func:`_evaluate` from the cancellation-free state ``u = 1 - rho``, ``v = 1 + rho``
+    (used by :func:`rntk_sym.gram.gram`, which gets ``u`` from ``|x - y|^2 / 2`` without forming rho)."""
     blk = ffnet_block(ctx) if arch == "ffnet" else resnet_block(ctx, _alpha2(ctx, scale, depth))
-    u, v, T = run(ctx, blk, 1 - rho, 1 + rho, depth, progress)
+    u, v, T = run(ctx, blk, u, v, depth, progress)
     return T / depth if kernel == "ntk" else (v - u) / 2
 
 

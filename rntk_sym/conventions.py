@@ -1,0 +1,228 @@
+r"""Exact maps between this package's normalized kernels and other NTK conventions.
+
+Derivations and sources: ``docs/conventions.md``. Symbols -> arguments:
+
+- ``depth`` = L, always *this package's* depth: the number of ReLU layers (FFNet) or residual blocks
+  (ResNet). A source that counts differently (Bietti & Bach's "L + 1 layers", the Arora et al. UCI
+  code's ``d_max = L + 1``) is still called with this L.
+- ``ntk`` = the NTK value, ``gp`` = the GP (NNGP) kernel value of a pair of unit vectors,
+  ``rho = <x, x'>``, in the convention ``frm``; ``rntk`` means this package's ``Omegabar_L`` and
+  ``rho_L`` (:func:`rntk_sym.ntk`, :func:`rntk_sym.gp`), both 1 on the diagonal.
+- ``gamma`` / ``alpha``: the ResNet's residual scale (alpha = L^-gamma or constant), as in
+  :func:`rntk_sym.kernel`.
+
+Every convention here is, on the unit sphere, a fixed linear image of ``(Omegabar_L, rho_L)``:
+
+    NTK_conv = a Omegabar_L + b rho_L,      GP_conv = c rho_L,
+
+with ``(a, b, c)`` given by :func:`coefficients` (exact: rationals in L, powers of 2 and of
+``1 + alpha^2``). Off the sphere every one of them is positively homogeneous:
+``k(x, x') = |x| |x'| k(rho)`` (neural-tangents divides its input covariance by the input
+dimension D, so there ``k(x, x') = |x| |x'| / D * k(rho)``; see :func:`input_scale`).
+
+Number systems: float64 (numbers or numpy arrays), mpmath ``mpf`` (the result keeps the input's
+precision), and :class:`rntk_sym.KernelValue` (the error is propagated). The coefficients are computed
+in a private mpmath context at a precision above the inputs', so that e.g. ``2^-L`` or
+``(1 + alpha^2)^(L-1)`` never round before they are combined.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import mpmath
+import numpy as np
+
+from . import inputs
+from .backends import MPBackend
+from .kernels import KernelValue, _alpha2, kernel as _kernel
+
+
+@dataclass(frozen=True)
+class Convention:
+    """One convention: ``coeffs(ctx, L, alpha2) -> (a, b, c)`` (``c`` None: no GP kernel defined)."""
+
+    name: str
+    archs: tuple[str, ...]
+    summary: str
+    coeffs: Callable
+    nt_input: bool = False  # input covariance divided by the input dimension D (neural-tangents)
+
+
+def _rntk(ctx, L, A2):
+    return ctx.one, 0 * ctx.one, ctx.one
+
+
+def _seed(ctx, L, A2):
+    if A2 is None:  # FFNet: Omega_L = L Omegabar_L, K_L = rho_L
+        return L * ctx.one, 0 * ctx.one, ctx.one
+    g = (1 + A2) ** (L - 1)  # ResNet: Omega_L(x,x) = 2 L alpha^2 (1+alpha^2)^(L-1), K_L(x,x) = (1+alpha^2)^L
+    return 2 * L * A2 * g, 0 * ctx.one, g * (1 + A2)
+
+
+def _all_trained(scale):
+    """All L + 1 weight matrices trained: ``scale * (L Omegabar_L + rho_L)``, GP ``scale * rho_L``."""
+    def coeffs(ctx, L, A2):
+        s = scale(ctx, L)
+        return s * L, s, s
+    return coeffs
+
+
+def _scikit_ntk(ctx, L, A2):
+    return ctx.one * L / (L + 1), ctx.one / (L + 1), None
+
+
+CONVENTION_TABLE = {
+    c.name: c for c in [
+        Convention("rntk", ("ffnet", "resnet"),
+                   "this package: Omegabar_L and rho_L, 1 on the diagonal", _rntk),
+        Convention("seed", ("ffnet", "resnet"),
+                   "seed 002 / MATH.md unnormalized: Omega_L and K_L", _seed),
+        Convention("neural_tangents", ("ffnet",),
+                   "neural-tangents stax.serial([Dense(W_std=sqrt(2)), Relu()] * L, Dense(W_std=sqrt(2))), "
+                   "parameterization='ntk', no bias; all layers trained",
+                   _all_trained(lambda ctx, L: 2 * ctx.one), nt_input=True),
+        Convention("bietti_bach", ("ffnet",),
+                   "Bietti & Bach kappa_NTK with L + 1 layers (their index), all layers trained",
+                   _all_trained(lambda ctx, L: ctx.one)),
+        Convention("arora", ("ffnet",),
+                   "Arora et al. 2019 Theta^(L), c_sigma = 2, L hidden layers, all L + 1 layers trained",
+                   _all_trained(lambda ctx, L: ctx.one)),
+        Convention("arora_code", ("ffnet",),
+                   "Arora et al. code (c_sigma = 1: each ReLU layer halves): UCI NTK.py "
+                   "kernel_value(X, d_max=L+1, fix_dep=0)",
+                   _all_trained(lambda ctx, L: ctx.ldexp(ctx.one, -L))),
+        Convention("scikit_ntk", ("ffnet",),
+                   "scikit-ntk NeuralTangentKernel(depth=L, bias=0): arora / (L + 1), NTK only",
+                   _scikit_ntk),
+    ]
+}
+CONVENTIONS = tuple(CONVENTION_TABLE)
+
+
+def lookup(name: str, arch: str, what: str = "convention") -> Convention:
+    """The convention called ``name``; ValueError naming ``what`` if unknown or not defined for ``arch``."""
+    conv = CONVENTION_TABLE[inputs.choice(what, name, CONVENTIONS)]
+    if arch not in conv.archs:
+        raise ValueError(f"{what}: {name} is defined for arch {' or '.join(conv.archs)} only, got {arch!r}")
+    return conv
+
+
+def coefficients(convention: str, depth: int, *, arch: str = "ffnet", gamma=None, alpha=None,
+                 prec: int = 113):
+    """``(a, b, c)`` with ``NTK_conv = a Omegabar_L + b rho_L`` and ``GP_conv = c rho_L`` on the sphere
+    (``c`` is None when the convention defines no GP kernel), as mpf at ``prec`` bits."""
+    arch = inputs.choice("arch", arch, inputs.ARCHS)
+    conv = lookup(convention, arch)
+    L = inputs.depth(depth)
+    scale = inputs.scaling(arch, gamma, alpha)
+    ctx = MPBackend(prec)
+    A2 = None if scale is None else _alpha2(ctx, scale, L)
+    return conv.coeffs(ctx.mp, L, A2)
+
+
+def input_scale(convention: str, norm_x, norm_y, input_dim: int | None = None):
+    """Factor taking a convention's value at ``rho`` to its value at ``(x, y)``: positive homogeneity.
+
+    ``|x| |y|``, and ``|x| |y| / D`` (``input_dim`` = D) for neural-tangents, whose kernels start from
+    ``<x, y> / D``.
+    """
+    conv = CONVENTION_TABLE[inputs.choice("convention", convention, CONVENTIONS)]
+    s = np.multiply.outer(np.asarray(norm_x, dtype=float), np.asarray(norm_y, dtype=float))
+    if conv.nt_input:
+        if input_dim is None:
+            raise ValueError("input_dim: needed for the neural_tangents convention (its kernels use <x, y> / D)")
+        s = s / input_dim
+    return s
+
+
+def _map(frm: str, to: str, depth, arch, gamma, alpha, prec):
+    """``(p, q, r)``: ``NTK_to = p NTK_frm + q GP_frm``, ``GP_to = r GP_frm`` (r None: no GP in ``to``).
+    A convention without a GP kernel (scikit-ntk) takes and gives ``GP_frm = rho_L``."""
+    a1, b1, c1 = coefficients(frm, depth, arch=arch, gamma=gamma, alpha=alpha, prec=prec)
+    a2, b2, c2 = coefficients(to, depth, arch=arch, gamma=gamma, alpha=alpha, prec=prec)
+    p = a2 / a1
+    # Omegabar = (NTK_frm - b1 rho) / a1, rho = GP_frm / c1
+    need_gp = b2 - p * b1
+    q = 0 if need_gp == 0 else need_gp / (1 if c1 is None else c1)
+    r = None if c2 is None else c2 / (1 if c1 is None else c1)
+    return p, q, r
+
+
+def _prec_of(x) -> int | None:
+    if isinstance(x, KernelValue):
+        return x.value.context.prec
+    if hasattr(x, "_mpf_"):
+        return x.context.prec
+    return None
+
+
+def convert(ntk, gp=None, depth: int = 1, *, frm: str = "rntk", to: str = "rntk", arch: str = "ffnet",
+            gamma=None, alpha=None):
+    """Convert an ``(ntk, gp)`` pair of kernel values of unit vectors from convention ``frm`` to ``to``.
+
+    ``ntk``, ``gp``: float64 numbers or arrays (Gram matrices), mpmath mpf, or :class:`KernelValue`;
+    ``gp`` may be None when the map does not need it (then the returned GP is None too). A convention
+    that defines no GP kernel (``scikit_ntk``) takes ``gp`` as this package's ``rho_L``.
+    Returns ``(ntk_to, gp_to)`` in the same number system (``gp_to`` None where undefined).
+    Conventions: :data:`CONVENTIONS`; formulas in ``docs/conventions.md``.
+    """
+    arch = inputs.choice("arch", arch, inputs.ARCHS)
+    precs = [p for p in (_prec_of(ntk), _prec_of(gp)) if p is not None]
+    work = max(precs, default=53) + 64
+    p, q, r = _map(frm, to, depth, arch, gamma, alpha, work)
+    if q != 0 and gp is None:
+        raise ValueError(f"gp: the map from {frm} to {to} needs the GP kernel value too")
+    gp_out = None if (gp is None or r is None) else _combine(r, gp, 0, None)
+    return _combine(p, ntk, q, gp), gp_out
+
+
+def _combine(p, x, q, y):
+    """``p x + q y`` in the number system of ``x`` (and ``y``)."""
+    if isinstance(x, KernelValue) or isinstance(y, KernelValue):
+        kvs = [v for v in (x, y) if isinstance(v, KernelValue)]
+        ctx = mpmath.MPContext()
+        ctx.prec = max(v.value.context.prec for v in kvs)
+        val = lambda v: ctx.mpf(v.value if isinstance(v, KernelValue) else v)  # noqa: E731
+        err = lambda v: ctx.mpf(v.error) if isinstance(v, KernelValue) else ctx.zero  # noqa: E731
+        value = p * val(x) + (q * val(y) if q else 0)
+        error = abs(p) * err(x) + (abs(q) * err(y) if q else 0) + abs(value) * ctx.ldexp(1, 4 - ctx.prec)
+        ref = kvs[0]
+        return KernelValue(+value, +error, min(v.digits for v in kvs), ref.method,
+                           ref.error_kind + "; propagated through the convention map", ref.alpha)
+    prec = _prec_of(x) or _prec_of(y)
+    if prec is not None:
+        ctx = mpmath.MPContext()
+        ctx.prec = prec
+        return ctx.mpf(p * x + (q * y if q else 0))  # evaluated at p's higher precision, rounded once
+    xa = np.asarray(x, dtype=np.float64)
+    out = float(p) * xa
+    if q:
+        out = out + float(q) * np.asarray(y, dtype=np.float64)
+    return float(out) if out.ndim == 0 else out
+
+
+def kernel_in(convention: str, arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha=None,
+              digits: int | None = None, progress: Callable[[int], None] | None = None):
+    """The NTK (``kernel="ntk"``) or GP kernel (``"gp"``) of a pair of unit vectors in ``convention``.
+
+    Same arguments and return types as :func:`rntk_sym.kernel`; the package's normalized kernels are
+    computed by :func:`rntk_sym.kernel` (both of them when the convention's NTK involves rho_L) and
+    mapped by :func:`convert`.
+    """
+    arch = inputs.choice("arch", arch, inputs.ARCHS)
+    kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
+    conv = lookup(convention, arch)
+    a, b, c = coefficients(convention, depth, arch=arch, gamma=gamma, alpha=alpha)
+    if kernel == "gp" and c is None:
+        raise ValueError(f"kernel: the {convention} convention defines no GP kernel; use kernel='ntk'")
+    kw = dict(gamma=gamma, alpha=alpha, digits=digits, progress=progress)
+    gp = _kernel(arch, rho, depth, kernel="gp", **kw) if (kernel == "gp" or b != 0) else None
+    if kernel == "gp":
+        return convert(gp, gp, depth, to=conv.name, arch=arch, gamma=gamma, alpha=alpha)[1]
+    ntk = _kernel(arch, rho, depth, kernel="ntk", **kw)
+    return convert(ntk, gp, depth, to=conv.name, arch=arch, gamma=gamma, alpha=alpha)[0]
+
+
+__all__ = ["CONVENTIONS", "CONVENTION_TABLE", "Convention", "coefficients", "convert", "input_scale", "lookup",
+           "kernel_in"]
