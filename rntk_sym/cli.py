@@ -11,7 +11,7 @@ import sys
 import time
 
 from . import conventions, inputs, sweep as _sweep
-from .kernels import kernel as _kernel, step_seconds
+from .kernels import METHODS, kernel as _kernel
 from .progress import Progress
 
 MAX_RECURSION_SECONDS = 3600.0
@@ -50,7 +50,8 @@ def _add_kernel(sub) -> None:
     _add_model_args(k)
     k.add_argument("--digits", type=_digits_arg, default=30, help="significant digits (default 30)")
     k.add_argument("--kernel", default="ntk", help="ntk (default) or gp")
-    k.add_argument("--method", default="recursion", help="recursion: the exact O(L) recursion")
+    k.add_argument("--method", default="auto",
+                   help="auto (default), recursion (exact, O(L) steps) or asymptotic (skip-ahead, NTK only)")
     k.add_argument("--convention", default="rntk",
                    help="print the value in another NTK convention (docs/conventions.md): "
                         + ", ".join(conventions.CONVENTIONS))
@@ -65,22 +66,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_kernel(args) -> dict:
-    inputs.choice("method", args.method, ("recursion",))
+    method = inputs.choice("method", args.method, METHODS)
     arch = inputs.choice("arch", args.arch, inputs.ARCHS)
     depth = inputs.depth(args.depth)
     inputs.rho_exact(args.rho)
     inputs.scaling(arch, args.gamma, args.alpha)
     convention = conventions.lookup(args.convention, arch).name
     digits = inputs.digits(args.digits)
-    seconds = 2 * depth * step_seconds(digits, depth)
-    if seconds > MAX_RECURSION_SECONDS:
-        raise ValueError(f"depth: the exact recursion at L = {depth} would take about {seconds / 3600:.3g} hours "
-                         f"(limit {MAX_RECURSION_SECONDS / 3600:g} h); choose a smaller depth")
     t0 = time.perf_counter()
     with Progress(2 * depth, f"L={depth}", enabled=not (args.json or args.quiet) and depth >= 200000) as bar:
         compute = _kernel if convention == "rntk" else functools.partial(conventions.kernel_in, convention)
         kv = compute(arch, args.rho, depth, kernel=args.kernel, gamma=args.gamma, alpha=args.alpha,
-                     digits=digits, progress=bar)
+                     digits=digits, method=method, max_seconds=MAX_RECURSION_SECONDS, progress=bar)
     seconds = time.perf_counter() - t0
     return {
         "arch": arch, "rho": args.rho, "depth": depth, "kernel": args.kernel,
@@ -108,12 +105,69 @@ def _print_kernel(res: dict) -> None:
     print(f"  method {res['method']}, {res['seconds']} s")
 
 
+def _add_limit_rate(sub) -> None:
+    for name, text in (("limit", "depth limit of the normalized NTK, with its error and regime"),
+                       ("rate", "asymptotic expansion of Omegabar_L - limit in L (docs/asymptotics.md)")):
+        p = sub.add_parser(name, help=text)
+        _add_model_args(p, depth=False)
+        p.add_argument("--beta", help="alpha = beta / sqrt(L) (the borderline gamma = 1/2), beta > 0")
+        p.add_argument("--digits", type=_digits_arg, default=30 if name == "limit" else 20,
+                       help="significant digits (default 30 for limit, 20 for rate)")
+
+
+def _limit_args(args):
+    from . import asymptotics
+
+    inputs.rho_exact(args.rho)
+    return asymptotics, dict(gamma=args.gamma, alpha=args.alpha, beta=args.beta, digits=inputs.digits(args.digits))
+
+
+def _limit_json(lim, digits) -> dict:
+    return {"value": _nstr(lim.value, digits), "error": _nstr(lim.error, 3), "regime": lim.kind,
+            "regime_id": lim.regime, "form": lim.form, "exact": lim.exact}
+
+
+def _cmd_limit(args) -> dict:
+    asy, kw = _limit_args(args)
+    res = _limit_json(asy.limit(args.arch, args.rho, **kw), kw["digits"])
+    return {"arch": args.arch, "rho": args.rho, **res}
+
+
+def _print_limit(res: dict) -> None:
+    print(f"{res['arch']} lim_(L->oo) Omegabar_L(rho = {res['rho']}) [{res['regime']}]")
+    print(f"  value  {res['value']}" + (f"   (exact: {res['exact']})" if res["exact"] else ""))
+    print(f"  error  {res['error']}  ({res['form']})")
+
+
+def _cmd_rate(args) -> dict:
+    asy, kw = _limit_args(args)
+    ex = asy.expansion(args.arch, args.rho, **kw)
+    d = kw["digits"]
+    terms = [{"coefficient": _nstr(t.coefficient, d), "error": _nstr(t.error, 3), "power": str(t.power),
+              "log_power": t.log_power, "exact": t.exact} for t in ex.terms]
+    return {"arch": args.arch, "rho": args.rho, "limit": _limit_json(ex.limit, d), "form": ex.form,
+            "remainder": ex.remainder, "terms": terms}
+
+
+def _print_rate(res: dict) -> None:
+    lim = res["limit"]
+    print(f"{res['arch']} Omegabar_L(rho = {res['rho']}) = limit + sum c L^-p (log L)^q + O({res['remainder']})")
+    print(f"  limit  {lim['value']} +/- {lim['error']}  [{lim['regime']}]")
+    for t in res["terms"]:
+        ex = f"   exact: {t['exact']}" if t["exact"] and len(t["exact"]) < 120 else ("   (closed form in --json)" if t["exact"] else "")
+        print(f"  L^-{t['power']} (log L)^{t['log_power']}:  {t['coefficient']} +/- {t['error']}{ex}")
+    print(f"  ({res['form']})")
+
+
 # Each command: a function adding its subparser, and (run(args) -> dict, show(dict)) by name.
-PARSERS = [_add_kernel]
-COMMANDS = {"kernel": (_cmd_kernel, _print_kernel)}
+PARSERS = [_add_kernel, _add_limit_rate]
+COMMANDS = {"kernel": (_cmd_kernel, _print_kernel), "limit": (_cmd_limit, _print_limit),
+            "rate": (_cmd_rate, _print_rate)}
 
 PARSERS.append(_sweep.add_cli)
 COMMANDS["explore"] = (_sweep.run, _sweep.show)
+
+
 
 
 def main(argv=None) -> int:

@@ -203,7 +203,8 @@ def _combine(p, x, q, y):
 
 
 def kernel_in(convention: str, arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha=None,
-              digits: int | None = None, progress: Callable[[int], None] | None = None):
+              digits: int | None = None, method: str = "auto", max_seconds: float | None = None,
+              progress: Callable[[int], None] | None = None):
     """The NTK (``kernel="ntk"``) or GP kernel (``"gp"``) of a pair of unit vectors in ``convention``.
 
     Same arguments and return types as :func:`rntk_sym.kernel`; the package's normalized kernels are
@@ -216,11 +217,12 @@ def kernel_in(convention: str, arch: str, rho, depth: int, *, kernel: str = "ntk
     a, b, c = coefficients(convention, depth, arch=arch, gamma=gamma, alpha=alpha)
     if kernel == "gp" and c is None:
         raise ValueError(f"kernel: the {convention} convention defines no GP kernel; use kernel='ntk'")
-    kw = dict(gamma=gamma, alpha=alpha, digits=digits, progress=progress)
-    gp = _kernel(arch, rho, depth, kernel="gp", **kw) if (kernel == "gp" or b != 0) else None
+    kw = dict(gamma=gamma, alpha=alpha, digits=digits, max_seconds=max_seconds, progress=progress)
+    gp_method = "auto" if method == "asymptotic" else method  # the skip-ahead is for the NTK only
+    gp = _kernel(arch, rho, depth, kernel="gp", method=gp_method, **kw) if (kernel == "gp" or b != 0) else None
     if kernel == "gp":
         return convert(gp, gp, depth, to=conv.name, arch=arch, gamma=gamma, alpha=alpha)[1]
-    ntk = _kernel(arch, rho, depth, kernel="ntk", **kw)
+    ntk = _kernel(arch, rho, depth, kernel="ntk", method=method, **kw)
     return convert(ntk, gp, depth, to=conv.name, arch=arch, gamma=gamma, alpha=alpha)[0]
 
 

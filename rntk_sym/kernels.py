@@ -90,29 +90,63 @@ def step_seconds(digits: int | None, depth: int) -> float:
     return 2e-5 * (1 + (digits + guard_digits(depth)) / 100) ** 1.6
 
 
+METHODS = ("auto", "recursion", "asymptotic")
+AUTO_RECURSION_SECONDS = 5.0  # auto uses the exact recursion when it is estimated to take less
+
+
 def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha=None,
-           digits: int | None = None, progress: Callable[[int], None] | None = None):
+           digits: int | None = None, method: str = "auto", max_seconds: float | None = None,
+           progress: Callable[[int], None] | None = None):
     """Normalized NTK (``kernel="ntk"``) or GP kernel (``kernel="gp"``) of ``arch``.
 
     Arguments (MATH.md symbols): ``rho`` = <x, x'> in [-1, 1]; ``depth`` = L >= 1; for
     ``arch="resnet"`` either ``gamma`` (alpha = L^-gamma, default gamma = 1) or a constant ``alpha``.
     Numbers may be exact decimal strings ("0.7" is 7/10 at any precision).
 
-    ``digits=None``: float64 (array in, array out). ``digits=D``: :class:`KernelValue` with D correct
-    significant digits and an error estimate. ``progress(steps_done)`` is called during long runs
-    (steps counted over both precisions when ``digits`` is given).
+    ``digits=None``: float64 by the recursion (array in, array out). ``digits=D``:
+    :class:`KernelValue` with D correct significant digits and an error estimate. ``method``:
+    ``"recursion"`` (exact, O(L) steps), ``"asymptotic"`` (skip-ahead, :func:`rntk_sym.asymptotics.skip_ahead`;
+    NTK only), ``"auto"``: the recursion when it takes under AUTO_RECURSION_SECONDS, else the
+    skip-ahead when its error bound reaches D digits, else the recursion. ``max_seconds``: refuse
+    (ValueError naming ``depth``) a recursion estimated to take longer. ``progress(steps_done)`` is
+    called during long recursions (steps counted over both precisions).
     """
     arch = inputs.choice("arch", arch, inputs.ARCHS)
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
+    method = inputs.choice("method", method, METHODS)
     depth = inputs.depth(depth)
     scale = inputs.scaling(arch, gamma, alpha)
     digits = inputs.digits(digits)
     if digits is None:
+        if method == "asymptotic":
+            raise ValueError("method: 'asymptotic' needs digits=D (it is a high-precision method)")
         r = inputs.rho_array(rho)
         if r.ndim == 0:
             return float(_evaluate(SCALAR, arch, kernel, float(r), depth, scale, progress))
         return _evaluate(NUMPY, arch, kernel, r, depth, scale, progress)
-    return _high_precision(arch, kernel, inputs.rho_exact(rho), depth, scale, digits, progress)
+    r = inputs.rho_exact(rho)
+    seconds = 2 * depth * step_seconds(digits, depth)
+    if method == "asymptotic" and kernel != "ntk":
+        raise ValueError("method: 'asymptotic' is available for kernel='ntk' only")
+    if kernel == "ntk" and (method == "asymptotic" or (method == "auto" and seconds > AUTO_RECURSION_SECONDS)):
+        from . import asymptotics
+
+        res = asymptotics.skip_ahead(arch, r, depth, gamma=gamma, alpha=alpha, digits=digits)
+        if res is None and method == "asymptotic":
+            st = asymptotics.setting(arch, gamma, alpha)
+            raise ValueError(f"method: no asymptotic description applies at this depth (regime {st.regime}); "
+                             "use method='recursion'")
+        if res is not None:
+            value, err, form = res
+            if method == "asymptotic" or err <= abs(value) * 10 ** (-digits) / 2 or \
+                    (max_seconds is not None and seconds > max_seconds):
+                ctx = value.context
+                a = None if scale is None else ctx.sqrt(_alpha2(MPBackend(ctx.prec), scale, depth))
+                return KernelValue(value, err, digits, "asymptotic", form, a)
+    if max_seconds is not None and seconds > max_seconds:
+        raise ValueError(f"depth: the exact recursion at L = {depth} would take about {seconds / 3600:.3g} hours "
+                         f"(limit {max_seconds / 3600:.3g} h) and no asymptotic description applies here")
+    return _high_precision(arch, kernel, r, depth, scale, digits, progress)
 
 
 def _high_precision(arch, kernel_name, rho: Fraction, depth, scale, digits, progress):
@@ -133,15 +167,17 @@ def _high_precision(arch, kernel_name, rho: Fraction, depth, scale, digits, prog
 
 
 def ntk(arch: str, rho, depth: int, *, gamma=None, alpha=None, digits: int | None = None,
-        progress: Callable[[int], None] | None = None):
+        method: str = "auto", progress: Callable[[int], None] | None = None):
     """Normalized NTK ``Omegabar_L(rho)``; see :func:`kernel`."""
-    return kernel(arch, rho, depth, kernel="ntk", gamma=gamma, alpha=alpha, digits=digits, progress=progress)
+    return kernel(arch, rho, depth, kernel="ntk", gamma=gamma, alpha=alpha, digits=digits, method=method,
+                  progress=progress)
 
 
-def gp(arch: str, rho, depth: int, *, gamma=None, alpha=None, digits: int | None = None,
+def gp(arch: str, rho, depth: int, *, gamma=None, alpha=None, digits: int | None = None, method: str = "auto",
        progress: Callable[[int], None] | None = None):
     """Normalized GP kernel ``rho_L``; see :func:`kernel`."""
-    return kernel(arch, rho, depth, kernel="gp", gamma=gamma, alpha=alpha, digits=digits, progress=progress)
+    return kernel(arch, rho, depth, kernel="gp", gamma=gamma, alpha=alpha, digits=digits, method=method,
+                  progress=progress)
 
 
 __all__ = ["KernelValue", "kernel", "ntk", "gp"]

@@ -25,7 +25,8 @@ def run(capsys, argv):
     (["--alpha", "0"], "alpha"), (["--alpha", "-1"], "alpha"), (["--gamma", "1", "--alpha", "1"], "gamma/alpha"),
     (["--digits", "0"], "digits"), (["--digits", "10001"], "digits"), (["--digits", "many"], "digits"),
     (["--arch", "cnn"], "arch"), (["--kernel", "xyz"], "kernel"), (["--method", "magic"], "method"),
-    (["--depth", "10" + "0" * 15], "depth"), (["--bogus"], "bogus"),
+    (["--depth", "10" + "0" * 15, "--gamma", "0.25"], "depth"), (["--bogus"], "bogus"),
+    (["--method", "asymptotic", "--gamma", "0.25"], "method"), (["--method", "asymptotic", "--kernel", "gp"], "method"),
 ])
 def test_cli_bad_input_exit_2(capsys, extra, name):
     code, out, err = run(capsys, GOOD + extra)
@@ -60,8 +61,16 @@ def test_cli_text_output(capsys):
 
 
 def test_cli_huge_depth_is_refused_with_estimate(capsys):
-    code, _, err = run(capsys, ["kernel", "--arch", "ffnet", "--rho", "0.5", "--depth", "1000000000000"])
+    # gamma in (0, 1/2) at large tau = L^(1 - 2 gamma): no skip-ahead yet (docs/asymptotics.md sec. 7)
+    code, _, err = run(capsys, ["kernel", "--arch", "resnet", "--gamma", "0.25", "--rho", "0.5", "--depth", "10" + "0" * 11])
     assert code == 2 and "hours" in err
+
+
+@pytest.mark.parametrize("arch", ["ffnet", "resnet"])
+def test_cli_depth_1e15_by_skip_ahead(capsys, arch):
+    code, out, _ = run(capsys, ["kernel", "--arch", arch, "--rho", "0.3", "--depth", "1" + "0" * 15, "--digits", "25", "--json"])
+    res = json.loads(out)
+    assert code == 0 and res["method"] == "asymptotic" and float(res["error"]) < 1e-25
 
 
 @pytest.mark.parametrize("call,name", [
