@@ -1,0 +1,681 @@
+"""Sharp depth asymptotics of the normalized NTK ``Omegabar_L`` (derivations: docs/asymptotics.md).
+
+Every architecture is one recursion on ``(theta_l, T_l)``, ``T_0 = 0`` (docs/asymptotics.md section 1)::
+
+    cos theta_l = cos theta_{l-1} + w D(theta_{l-1}),   D(theta) = s3(theta)/pi = (sin th - th cos th)/pi
+    T_l = P(theta_{l-1}) T_{l-1} + Q(theta_{l-1}),      P = 1 - w theta/pi,
+    Q = (c shat + rho shatp)/(1 + c),                   Omegabar_L = T_L / L.
+
+Argument names <-> symbols: ``rho`` = rho = cos theta_0 (input correlation), ``L`` = depth,
+``w`` = alpha^2/(1+alpha^2) (1 for the FFNet), ``c`` = 0 (FFNet) or 1 (ResNet), ``gamma`` with
+alpha = L^-gamma, ``alpha`` a constant alpha, ``beta`` with alpha = beta/sqrt(L) (gamma = 1/2),
+``tau`` = L w the total time of the continuum ODE ``d rho/dt = shat(rho) - rho``.
+
+Regimes (section numbers of docs/asymptotics.md):
+
+- ``"fixed-step"`` (sec. 3-4): FFNet, or ResNet with constant alpha. Limit 1/4; parabolic fixed point
+  theta = 0, Fatou coordinate + formal solution of the T-recursion give
+  ``Omegabar_L = 1/4 + (3/8) log L / L + B1/L + (9/16) log L / L^2 + B2/L^2 + O(log^2 L / L^3)``.
+- ``"small-tau"`` (sec. 5): ResNet, gamma in (1/2, 1]: ``Omegabar_L = sum_{k>=0, 0<=j<=k} a_kj tau^j w^(k-j)``
+  with closed forms ``a_kj(rho)``; limit ``Q(rho)`` with c = 1.
+- ``"continuum"`` (sec. 6): ResNet gamma = 1/2, alpha = beta/sqrt(L): limit ``S(beta^2)/beta^2`` by quadrature.
+- ``"large-tau"`` (sec. 7): ResNet gamma in (0, 1/2): limit 1/4, leading rate ``s0(rho) / tau``.
+
+All mpmath work happens in private ``mpmath.MPContext`` objects; the global ``mpmath.mp`` is never set.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+
+import mpmath
+import sympy as sp
+
+from . import inputs
+from .backends import MPBackend
+from .recursions import Block, run
+
+LOG2_10 = math.log2(10)
+
+
+def _ctx(digits: int) -> mpmath.MPContext:
+    ctx = mpmath.MPContext()
+    ctx.prec = int(math.ceil(digits * LOG2_10)) + 8
+    return ctx
+
+
+def _num(ctx, x):
+    """``x`` (int, Fraction, decimal string, float, mpf, sympy number) as an mpf of ``ctx``."""
+    if isinstance(x, Fraction):
+        return ctx.mpf(x.numerator) / x.denominator
+    if isinstance(x, sp.Basic):
+        if isinstance(x, sp.Rational):
+            return ctx.mpf(int(x.p)) / int(x.q)
+        return ctx.mpf(str(sp.N(x, int(ctx.prec / LOG2_10) + 5)))
+    if hasattr(x, "_mpf_"):
+        return ctx.mpf(x)
+    return ctx.mpf(x)
+
+
+# --------------------------------------------------------------------------------------------------
+# 1. Exact steps: the package's one recursion (rntk_sym.recursions) started from (theta, T)
+# --------------------------------------------------------------------------------------------------
+
+def _backend(ctx) -> MPBackend:
+    """An MPBackend sharing ``ctx``'s precision (numbers of both are plain mpf of equal precision)."""
+    return MPBackend(ctx.prec)
+
+
+def exact(rho, L: int, w, c: int, digits: int = 40, *, ctx=None, theta0=None, l0: int = 0):
+    """Exact ``(theta_L, T_L)`` by ``L - l0`` steps of :func:`rntk_sym.recursions.run` from
+    ``theta0`` (default ``arccos rho``) and ``T = 0``. Returns mpf values of ``ctx``."""
+    if ctx is None:
+        ctx = _ctx(digits + 2 * len(str(L)) + 10)
+    be = _backend(ctx)
+    if theta0 is None:
+        r = _num(ctx, rho)
+        u, v = 1 - r, 1 + r
+    else:
+        th = _num(ctx, theta0)
+        u, v = 2 * ctx.sin(th / 2) ** 2, 2 * ctx.cos(th / 2) ** 2
+    u, v, T = run(be, Block(_num(ctx, w), c), u, v, L - l0)
+    return ctx.mpf(2 * be.atan2(be.sqrt(u), be.sqrt(v))), ctx.mpf(T)
+
+
+# --------------------------------------------------------------------------------------------------
+# 2. Truncated power series (lists of mpf, coefficient k of theta^k), for the fixed-step regime
+# --------------------------------------------------------------------------------------------------
+
+def _mul(a, b, n):
+    return [sum((a[i] * b[k - i] for i in range(max(0, k - len(b) + 1), min(k, len(a) - 1) + 1)), 0 * a[0])
+            for k in range(n)]
+
+
+def _pow1(ctx, a, r, n):
+    """``a^r`` for ``a[0] = 1`` (J.C.P. Miller recurrence)."""
+    b = [ctx.one] + [ctx.zero] * (n - 1)
+    for k in range(1, n):
+        b[k] = sum(((r + 1) * j - k) * a[j] * b[k - j] for j in range(1, min(k, len(a) - 1) + 1)) / k
+    return b
+
+
+def _log1(ctx, a, n):
+    """``log a`` for ``a[0] = 1``: ``(log a)' = a'/a``."""
+    inv = _pow1(ctx, a, -1, n)
+    da = [k * a[k] for k in range(1, min(len(a), n + 1))]
+    q = _mul(da, inv, n - 1)
+    return [ctx.zero] + [q[k - 1] / k for k in range(1, n)]
+
+
+def _compose(ctx, F, g, n):
+    """``F(g(theta))`` for ``g[0] = 0`` (Horner)."""
+    out = [ctx.zero] * n
+    for coef in reversed(F[:n]):
+        out = _mul(out, g, n)
+        out[0] += coef
+    return out
+
+
+@lru_cache(maxsize=64)
+def _fixed_step_series(w_key, c: int, n: int, digits: int):
+    """Taylor data of the fixed-step problem with ``w = Fraction(w_key)`` (sec. 3).
+
+    Returns ``(ctx, f, A, C, d, g)``: ``f`` the map ``theta -> theta_next`` to ``theta^(n+1)``;
+    the Fatou coordinate ``Phi(theta) = A/theta + C log theta + sum_{k=1}^{n-1} d[k] theta^k`` with
+    ``Phi(f(theta)) = Phi(theta) + 1``; the formal solution ``G = g[-1]/theta + g[0] + g[1] theta + g[2] theta^2``
+    of ``G(f) = P G + Q`` (``g`` a dict; theta^3 is resonant: the homogeneous solution ~ theta^3).
+    """
+    ctx = _ctx(digits)
+    w = _num(ctx, Fraction(w_key))
+    pi = ctx.pi
+    m = n + 3
+    fac = [ctx.factorial(k) for k in range(2 * m + 3)]
+    # y = sin^2(th/2) - w s3/(2 pi) = (th^2/4) Y(th)
+    y = [ctx.zero] * (m + 2)
+    for k in range(1, m // 2 + 2):
+        if 2 * k < m + 2:
+            y[2 * k] += (-1) ** (k + 1) / (2 * fac[2 * k])
+        if 2 * k + 1 < m + 2:
+            y[2 * k + 1] -= w * (-1) ** (k + 1) * 2 * k / (fac[2 * k + 1] * 2 * pi)
+    Y = [4 * y[k + 2] for k in range(m)]
+    z = [ctx.zero] + [v / 2 for v in _pow1(ctx, Y, ctx.mpf(1) / 2, m - 1)]  # sqrt(y)
+    asin = [ctx.zero] * m
+    for j in range((m - 1) // 2 + 1):
+        if 2 * j + 1 < m:
+            asin[2 * j + 1] = fac[2 * j] / (4 ** j * fac[j] ** 2 * (2 * j + 1))
+    f = [2 * v for v in _compose(ctx, asin, z, m)]
+    u = f[1:]  # f = theta u, u[0] = 1
+    inv = _pow1(ctx, u, -1, m - 1)
+    lg = _log1(ctx, u, m - 1)
+    # Fatou coordinate
+    a = -u[1]
+    A = 1 / a
+    E0 = inv[1:]
+    C = A * E0[1] / a  # j = 1: A E0[1] + C lg[1] = 0, lg[1] = -a
+    upow = [None, u]
+    for k in range(2, n):
+        upow.append(_mul(upow[-1], u, m - 1))
+    d = {}
+    for j in range(2, n):
+        s = A * E0[j] + C * lg[j]
+        for k in range(1, j - 1):
+            s += d[k] * upow[k][j - k]
+        d[j - 1] = -s / upow[j - 1][1]
+    # formal solution G of G(f) = P G + Q
+    Pser = [ctx.one, -w / pi] + [ctx.zero] * (m - 3)
+    cosser = [((-1) ** (k // 2)) / fac[k] if k % 2 == 0 else ctx.zero for k in range(m)]
+    s3ser = [ctx.zero] * m
+    for k in range(1, m // 2 + 1):
+        if 2 * k + 1 < m:
+            s3ser[2 * k + 1] = (-1) ** (k + 1) * 2 * k / fac[2 * k + 1]
+    shat = [cosser[k] + s3ser[k] / pi for k in range(m)]
+    shatp = [ctx.one, -1 / pi] + [ctx.zero] * (m - 2)
+    Qser = [(c * shat[k] + v) / (1 + c) for k, v in enumerate(_mul(cosser, shatp, m))]
+    H = {-1: [inv[j + 1] - Pser[j + 1] for j in range(m - 2)]}
+    for k in range(0, 3):
+        uk = upow[k] if k >= 1 else [ctx.one] + [ctx.zero] * (m - 2)
+        diff = [uk[j] - Pser[j] for j in range(m - 2)]
+        H[k] = [ctx.zero] * k + diff
+    g = {}
+    for j, k in enumerate(range(-1, 3)):
+        s = Qser[j] - sum(g[i] * H[i][j] for i in g)
+        g[k] = s / H[k][j]
+    return ctx, f, A, C, d, g
+
+
+def _phi(ctx, th, A, C, d):
+    return A / th + C * ctx.log(th) + sum(dk * th ** k for k, dk in d.items())
+
+
+def _G(th, g):
+    return sum(gk * th ** k for k, gk in g.items())
+
+
+def fixed_step_constant(w, c: int, rho, digits: int = 30, *, n: int = 14, l0: int | None = None):
+    """Orbit constant ``K(rho) = lim_l (Phi(theta_l) - l)`` of the fixed-step map (sec. 3.3).
+
+    Exact steps up to ``l0`` (default: theta_l0 ~ 3 pi/(w l0) ~ 10^-2), then the Fatou series truncated
+    after ``theta^(n-1)``. Returns ``(K, err)``; ``err`` compares with the prefix ``l0/2``.
+    """
+    w = Fraction(w) if not isinstance(w, Fraction) else w
+    ctx, f, A, C, d, g = _fixed_step_series(w, c, n, digits + 15)
+    if l0 is None:
+        l0 = int(3 * math.pi / (float(w) * 0.01)) + 1
+    th0 = ctx.acos(_num(ctx, rho))
+    th_half, _ = exact(None, l0 // 2, w, c, ctx=ctx, theta0=th0)
+    th_l0, _ = exact(None, l0, w, c, ctx=ctx, theta0=th_half, l0=l0 // 2)
+    K1 = _phi(ctx, th_half, A, C, d) - l0 // 2
+    K2 = _phi(ctx, th_l0, A, C, d) - l0
+    return K2, abs(K2 - K1)
+
+
+def fixed_step_coefficients(w, c: int, K):
+    """Coefficients of ``Omegabar_L = 1/4 + C/4 log L/L + B1/L + C^2/4 log L/L^2 + B2/L^2 + ...`` (sec. 3.4).
+
+    Closed forms (SymPy, sec. 3.2): ``A = 3 pi/w``, ``C = 3/2``, ``g0 = -1/8 - 1/(w (1+c))``,
+    ``g1 - d1/4 = -(15 w^2 + 66 pi^2)/(80 pi w)``; then ``B1 = K/4 + g0 - (C/4) log A`` and
+    ``B2 = (C/4)(K - C log A) + (g1 - d1/4) A``. ``K`` is the orbit constant (mpf).
+    """
+    ctx = K.context
+    pi = ctx.pi
+    w = _num(ctx, Fraction(w))
+    A = 3 * pi / w
+    C = ctx.mpf(3) / 2
+    g0 = -ctx.mpf(1) / 8 - 1 / (w * (1 + c))
+    g1d = -(15 * w ** 2 + 66 * pi ** 2) / (80 * pi * w)
+    B1 = K / 4 + g0 - C / 4 * ctx.log(A)
+    B2 = C / 4 * (K - C * ctx.log(A)) + g1d * A
+    return {"log/L": C / 4, "1/L": B1, "log/L^2": C * C / 4, "1/L^2": B2}
+
+
+def fixed_step_value(w, c: int, rho, L: int, digits: int = 30, *, n: int = 14, K=None):
+    """Skip-ahead value ``Omegabar_L ~ G(theta_L)/L`` with ``Phi(theta_L) = L + K`` (sec. 3.5).
+
+    Error ``O(L^-4 log L)`` (the theta^3 homogeneous / resonant part of T is dropped).
+    """
+    w = Fraction(w) if not isinstance(w, Fraction) else w
+    ctx, f, A, C, d, g = _fixed_step_series(w, c, n, digits + 15)
+    if K is None:
+        K, _ = fixed_step_constant(w, c, rho, digits, n=n)
+    target = K + L
+    th = A / target
+    for _ in range(200):
+        F = _phi(ctx, th, A, C, d) - target
+        dF = -A / th ** 2 + C / th + sum(k * dk * th ** (k - 1) for k, dk in d.items())
+        new = th - F / dF
+        if abs(new - th) <= abs(th) * ctx.ldexp(1, -ctx.prec + 4):
+            th = new
+            break
+        th = new
+    return _G(th, g) / L
+
+
+# --------------------------------------------------------------------------------------------------
+# 3. Small total time tau = L w (ResNet, gamma in (1/2, 1]): exact double series (sec. 5)
+# --------------------------------------------------------------------------------------------------
+
+RHO = sp.Symbol("rho", real=True)
+_WS, _LS = sp.symbols("w L")
+
+
+def _closed_forms():
+    """``shat, D = shat - rho, p = theta/pi, Q`` (c = 1) as SymPy expressions in ``RHO``."""
+    pi = sp.pi
+    shat = (sp.sqrt(1 - RHO ** 2) + (pi - sp.acos(RHO)) * RHO) / pi
+    shatp = (pi - sp.acos(RHO)) / pi
+    return shat, shat - RHO, sp.acos(RHO) / pi, (shat + RHO * shatp) / 2
+
+
+@lru_cache(maxsize=4)
+def small_tau_generic(K: int = 3):
+    """``a_kj`` (k <= K) in terms of derivative symbols ``D_i, p_i, Q_i`` at rho_0 (sec. 5.1).
+
+    ``T_L = sum_k w^k P_k(L)`` with ``P_k`` a polynomial of degree k+1, ``P_k(0) = 0``: found exactly by
+    iterating the recursion with Taylor-expanded ``D, p, Q`` for ``L = 0..K+2`` and interpolating.
+    ``Omegabar_L = sum_{k, j<=k} a_kj w^k L^j``.
+    """
+    Ds = sp.symbols(f"D0:{K + 1}")
+    ps = sp.symbols(f"p0:{K + 1}")
+    Qs = sp.symbols(f"Q0:{K + 1}")
+
+    def ev(cs, x):
+        return sum(cs[i] * x ** i / sp.factorial(i) for i in range(K + 1))
+
+    def trunc(e):
+        e = sp.expand(e)
+        return sum(e.coeff(_WS, k) * _WS ** k for k in range(K + 1))
+
+    x, T = sp.Integer(0), sp.Integer(0)
+    Tv = [T]
+    for _ in range(K + 2):
+        T = trunc((1 - _WS * ev(ps, x)) * T + ev(Qs, x))
+        x = trunc(x + _WS * ev(Ds, x))
+        Tv.append(T)
+    a = {}
+    for k in range(K + 1):
+        poly = sp.expand(sp.interpolate([(l, Tv[l].coeff(_WS, k)) for l in range(K + 3)], _LS))
+        q = sp.expand(sp.cancel(poly / _LS))
+        for j in range(k + 1):
+            a[(k, j)] = sp.factor(q.coeff(_LS, j))
+    return a, (Ds, ps, Qs)
+
+
+@lru_cache(maxsize=4)
+def small_tau_closed_forms(K: int = 3):
+    """``{(k, j): a_kj(rho)}`` as SymPy expressions in ``RHO`` (sec. 5.2); ``a_00 = Q(rho)``."""
+    a, (Ds, ps, Qs) = small_tau_generic(K)
+    _, D, p, Q = _closed_forms()
+    sub = {}
+    for i in range(K + 1):
+        sub[Ds[i]] = sp.diff(D, RHO, i)
+        sub[ps[i]] = sp.diff(p, RHO, i)
+        sub[Qs[i]] = sp.diff(Q, RHO, i)
+    return {kj: e.subs(sub) for kj, e in a.items()}
+
+
+def small_tau_terms(rho, gamma, digits: int = 30, K: int = 3):
+    """Terms ``(power, coefficient, exact)`` of ``Omegabar_L - Q(rho)`` in powers of L, for alpha = L^-gamma.
+
+    ``w = L^(-2 gamma)/(1 + L^(-2 gamma)) = sum_m (-1)^(m-1) L^(-2 gamma m)``; powers ``j - 2 gamma m``.
+    Complete for powers > ``(K+1)(1 - 2 gamma)`` (the first k = K+1 term); coinciding powers are merged.
+    """
+    g = sp.Rational(gamma) if not isinstance(gamma, sp.Basic) else gamma
+    cut = (K + 1) * (1 - 2 * g)
+    forms = small_tau_closed_forms(K)
+    ctx = _ctx(digits + 10)
+    r = _num(ctx, rho)
+    terms = {}
+    # w^k = L^(-2 gamma k) (1 + L^(-2 gamma))^(-k) = sum_n binom(-k, n) L^(-2 gamma (k+n))
+    for (k, j), e in forms.items():
+        if k == 0:
+            continue
+        n = 0
+        while True:
+            power = j - 2 * g * (k + n)
+            if power <= cut:
+                break
+            coef = sp.binomial(-k, n)
+            terms.setdefault(power, []).append((coef, e))
+            n += 1
+    out = []
+    for power in sorted(terms, reverse=True):
+        expr = sum(cf * e for cf, e in terms[power])
+        val = _eval_rho(ctx, expr, r)
+        out.append((power, val, expr))
+    return out, cut
+
+
+def _eval_rho(ctx, expr, r):
+    f = sp.lambdify(RHO, expr, modules=[{"acos": ctx.acos, "sqrt": ctx.sqrt, "pi": ctx.pi}, "mpmath"])
+    with mpmath.workprec(ctx.prec):  # lambdify's mpmath module evaluates constants in mpmath.mp
+        return ctx.mpf(f(r))
+
+
+# --------------------------------------------------------------------------------------------------
+# 4. Small step w: the recursion is Euler's method with step w for the continuum ODE (sec. 6)
+# --------------------------------------------------------------------------------------------------
+
+def _neville(hs, ys, x):
+    """Values at ``x`` of the interpolating polynomials through the first m points, m = 1..len."""
+    p = list(ys)
+    out = [p[0]]
+    for k in range(1, len(hs)):
+        for i in range(len(hs) - 1, k - 1, -1):
+            p[i] = ((x - hs[i - k]) * p[i] - (x - hs[i]) * p[i - 1]) / (hs[i] - hs[i - k])
+        out.append(p[k])
+    return out
+
+
+def euler_extrapolation(rho, sequence, digits: int, *, target=0, n0: int = 32, max_levels: int = 12,
+                        progress=None):
+    """Extrapolate ``F(n) = sequence(ctx, n)`` (a value after ``n`` recursion steps whose step size
+    is ``O(1/n)``) in ``h = 1/n`` to ``h = target`` (0: the continuum limit; ``1/L``: depth L).
+
+    Assumed form (sec. 6.2): ``F(n) = F_0 + a_1 h + a_2 h^2 + ...`` -- the global error expansion of
+    Euler's method for a smooth ODE. Levels ``n = n0 2^k``; polynomial (Neville) extrapolation; stops
+    when two successive estimates agree to ``digits``. Returns ``(value, error, levels)`` with
+    ``error = 2 |last two estimates|``.
+    """
+    ctx = _ctx(digits + 15)
+    tiny = ctx.mpf(10) ** (-digits - 2)
+    hs, ys, ests = [], [], []
+    for k in range(max_levels):
+        n = n0 * 2 ** k
+        hs.append(ctx.mpf(1) / n)
+        ys.append(sequence(ctx, n))
+        if progress is not None:
+            progress(k + 1)
+        ests = _neville(hs, ys, _num(ctx, target))
+        if len(ests) >= 3 and abs(ests[-1] - ests[-2]) <= tiny * max(abs(ests[-1]), 1):
+            break
+    err = 2 * abs(ests[-1] - ests[-2])
+    return ests[-1], err, len(hs)
+
+
+def _continuum_sequence(rho, tau, c: int = 1):
+    """``F(n) = T_n / n`` after n steps with ``w = tau / n`` (so ``F -> S(tau)/tau``); ``tau`` is a
+    number or a function of the context (to be evaluated at its precision)."""
+    def seq(ctx, n):
+        r = _num(ctx, rho)
+        t = tau(ctx) if callable(tau) else _num(ctx, tau)
+        be = _backend(ctx)
+        _, _, T = run(be, Block(t / n, c), 1 - r, 1 + r, n)
+        return ctx.mpf(T) / n
+    return seq
+
+
+def _beta_sequence(rho, beta2):
+    """``F(n) = Omegabar_n`` of the ResNet with ``alpha^2 = beta^2 / n`` (gamma = 1/2)."""
+    def seq(ctx, n):
+        r = _num(ctx, rho)
+        a2 = _num(ctx, beta2) / n
+        be = _backend(ctx)
+        _, _, T = run(be, Block(a2 / (1 + a2), 1), 1 - r, 1 + r, n)
+        return ctx.mpf(T) / n
+    return seq
+
+
+def continuum_kernel(rho, tau, digits: int = 30):
+    """``S(tau) / tau``: the continuum normalized NTK at total time ``tau`` (sec. 6.1), where
+    ``d rho/dt = shat(rho) - rho``, ``dS/dt = -(theta/pi) S + (shat + rho shatp)/2``, ``S(0) = 0``.
+
+    This is the depth limit of the ResNet with ``alpha^2 ~ tau / L``. Computed as the continuum limit
+    of the exact recursion by :func:`euler_extrapolation`. Returns ``(value, error, form)``.
+    """
+    n0 = max(32, 2 ** math.ceil(math.log2(8 * float(tau) + 1)))
+    v, e, m = euler_extrapolation(rho, _continuum_sequence(rho, tau), digits, n0=n0)
+    return v, e, f"continuum limit of the recursion: polynomial extrapolation in 1/n, {m} levels from n = {n0}"
+
+
+# --------------------------------------------------------------------------------------------------
+# 5. Public API: regime, limit, expansion, skip-ahead value
+# --------------------------------------------------------------------------------------------------
+
+HALF = Fraction(1, 2)
+Q_EXACT = "(sqrt(1 - rho**2) + 2*rho*(pi - acos(rho)))/(2*pi)"  # (shat + rho shatp)/2 = Omegabar_1
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A validated architecture: ``c`` (0 FFNet, 1 ResNet), and exactly one of ``w`` (a fixed
+    ``alpha^2/(1+alpha^2)``, Fraction), ``gamma`` (alpha = L^-gamma) or ``beta2`` (alpha^2 = beta^2/L)."""
+
+    arch: str
+    c: int
+    w: Fraction | None = None
+    gamma: Fraction | None = None
+    beta2: Fraction | None = None
+
+    @property
+    def regime(self) -> str:
+        """``fixed-step`` (FFNet, constant alpha, gamma = 0), ``small-tau`` (gamma > 1/2),
+        ``continuum`` (gamma = 1/2 or beta), ``large-tau`` (0 < gamma < 1/2)."""
+        if self.w is not None:
+            return "fixed-step"
+        if self.beta2 is not None or self.gamma == HALF:
+            return "continuum"
+        return "small-tau" if self.gamma > HALF else "large-tau"
+
+    @property
+    def kind(self) -> str:
+        """The limit in words."""
+        return {"fixed-step": "degenerate: 1/4 off the diagonal", "large-tau": "degenerate: 1/4 off the diagonal",
+                "small-tau": "one-hidden-layer kernel Omegabar_1", "continuum": "borderline: continuum kernel S(beta^2)/beta^2"}[self.regime]
+
+    def beta_squared(self) -> Fraction:
+        return self.beta2 if self.beta2 is not None else Fraction(1)
+
+    def w_at(self, ctx, L: int):
+        """``w = alpha^2/(1 + alpha^2)`` at depth L, in ``ctx``."""
+        if self.w is not None:
+            return _num(ctx, self.w)
+        a2 = _num(ctx, self.beta2) / L if self.beta2 is not None else ctx.mpf(L) ** (-2 * _num(ctx, self.gamma))
+        return a2 / (1 + a2)
+
+
+def setting(arch: str, gamma=None, alpha=None, beta=None) -> Setting:
+    """Validate and classify (arguments as in :func:`rntk_sym.ntk`; ``beta`` means alpha = beta/sqrt(L))."""
+    arch = inputs.choice("arch", arch, inputs.ARCHS)
+    if beta is not None:
+        if arch == "ffnet" or gamma is not None or alpha is not None:
+            raise ValueError("beta: give beta (alpha = beta/sqrt(L)) alone, with arch='resnet'")
+        b = inputs.exact_number("beta", beta)
+        if b <= 0:
+            raise ValueError(f"beta: must be > 0, got {beta!r}")
+        return Setting(arch, 1, beta2=b * b)
+    scale = inputs.scaling(arch, gamma, alpha)
+    if scale is None:
+        return Setting(arch, 0, w=Fraction(1))
+    if scale.alpha is not None:
+        a2 = scale.alpha ** 2
+        return Setting(arch, 1, w=a2 / (1 + a2))
+    if scale.gamma == 0:
+        return Setting(arch, 1, w=HALF)
+    return Setting(arch, 1, gamma=scale.gamma)
+
+
+@dataclass(frozen=True)
+class Limit:
+    value: mpmath.mpf
+    error: mpmath.mpf
+    regime: str
+    kind: str
+    form: str
+    exact: str | None
+
+
+def limit(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int = 30) -> Limit:
+    """Depth limit ``lim_{L->oo} Omegabar_L(rho)`` with an error bound and how it was obtained."""
+    st = setting(arch, gamma, alpha, beta)
+    r = inputs.rho_exact(rho)
+    digits = inputs.digits(digits)
+    ctx = _ctx(digits + 10)
+    zero = ctx.mpf(0)
+    if r == 1:
+        return Limit(ctx.mpf(1), zero, st.regime, st.kind, "diagonal: Omegabar_L(x, x) = 1 for every L", "1")
+    if st.regime in ("fixed-step", "large-tau"):
+        return Limit(ctx.mpf(1) / 4, zero, st.regime, st.kind, "exact (docs/asymptotics.md sec. 3, 7)", "1/4")
+    if st.regime == "small-tau":
+        q = _eval_rho(ctx, sp.sympify(Q_EXACT, locals={"rho": RHO}), _num(ctx, r))
+        return Limit(q, ctx.mpf(10) ** (-digits - 5), st.regime, st.kind,
+                     "closed form Omegabar_1 = (shat + rho shatp)/2 (docs/asymptotics.md sec. 5)", Q_EXACT)
+    v, e, form = continuum_kernel(r, st.beta_squared(), digits)
+    return Limit(v, e, st.regime, st.kind, form, None)
+
+
+@dataclass(frozen=True)
+class Term:
+    """``coefficient * L^-power * (log L)^log_power``; ``exact`` a SymPy string when known."""
+
+    coefficient: mpmath.mpf
+    error: mpmath.mpf
+    power: Fraction
+    log_power: int
+    exact: str | None
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """``Omegabar_L(rho) = limit + sum(terms) + O(remainder)``, leading terms first."""
+
+    limit: Limit
+    terms: list
+    remainder: str
+    form: str
+
+
+def _poly_coefficients(ctx, hs, ys):
+    """Coefficients ``a_0..a_{m-1}`` of the polynomial in ``h`` through the points (Vandermonde)."""
+    m = len(hs)
+    M = ctx.matrix([[h ** k for k in range(m)] for h in hs])
+    return ctx.lu_solve(M, ctx.matrix(ys))
+
+
+def _continuum_rate(rho, beta2, digits):
+    """``Omegabar_L = F_0 + a_1/L + a_2/L^2 + ...`` for alpha^2 = beta^2/L: the ``a_k`` from the exact
+    recursion at ``L = n0 2^k`` (two level counts compared for the error)."""
+    ctx = _ctx(digits + 25)
+    seq = _beta_sequence(rho, beta2)
+    n0 = max(32, 2 ** math.ceil(math.log2(8 * float(beta2) + 1)))
+    levels = 10
+    hs = [ctx.mpf(1) / (n0 * 2 ** k) for k in range(levels)]
+    ys = [seq(ctx, n0 * 2 ** k) for k in range(levels)]
+    hi = _poly_coefficients(ctx, hs, ys)
+    lo = _poly_coefficients(ctx, hs[1:], ys[1:])
+    return [(hi[k], 2 * abs(hi[k] - lo[k])) for k in range(3)]
+
+
+def expansion(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int = 20) -> Expansion:
+    """The asymptotic expansion of ``Omegabar_L(rho) - limit`` in L (docs/asymptotics.md).
+
+    - fixed-step (FFNet, constant alpha): ``3/8 log L/L + B1/L + 9/16 log L/L^2 + B2/L^2``,
+      ``O(log^2 L / L^3)``; B1, B2 through the orbit constant K(rho) (sec. 3-4).
+    - small-tau (gamma in (1/2, 1]): powers ``j - 2 gamma m`` with closed-form coefficients (sec. 5).
+    - continuum (gamma = 1/2): ``a_1/L + a_2/L^2`` (sec. 6).
+    - large-tau (gamma in (0, 1/2)): the leading ``s_0(rho) L^-(1 - 2 gamma)`` (sec. 7), numerically.
+    """
+    st = setting(arch, gamma, alpha, beta)
+    lim = limit(arch, rho, gamma=gamma, alpha=alpha, beta=beta, digits=digits)
+    r = inputs.rho_exact(rho)
+    if r == 1:
+        return Expansion(lim, [], "0", "exact on the diagonal")
+    ctx = _ctx(digits + 10)
+    if st.regime == "fixed-step":
+        K, Kerr = fixed_step_constant(st.w, st.c, r, digits)
+        co = fixed_step_coefficients(st.w, st.c, K)
+        e = Kerr  # B1 = K/4 + ..., B2 = (C/4) K + ...
+        terms = [Term(co["log/L"], ctx.mpf(0), Fraction(1), 1, "3/8"),
+                 Term(co["1/L"], e / 4, Fraction(1), 0, None),
+                 Term(co["log/L^2"], ctx.mpf(0), Fraction(2), 1, "9/16"),
+                 Term(co["1/L^2"], e * 3 / 8, Fraction(2), 0, None)]
+        return Expansion(lim, terms, "log(L)^2 / L^3", "fixed-step orbit: Fatou coordinate + formal solution")
+    if st.regime == "small-tau":
+        out, cut = small_tau_terms(r, sp.Rational(st.gamma.numerator, st.gamma.denominator), digits)
+        terms = [Term(v, ctx.mpf(10) ** (-digits - 3), Fraction(-int(sp.Rational(p).p), int(sp.Rational(p).q)),
+                      0, str(e)) for p, v, e in out]
+        return Expansion(lim, terms, f"L^({cut})", "double series in tau = L w and w, closed forms a_kj(rho)")
+    if st.regime == "continuum":
+        co = _continuum_rate(r, st.beta_squared(), digits)
+        terms = [Term(co[k][0], co[k][1], Fraction(k), 0, None) for k in (1, 2)]
+        return Expansion(lim, terms, "L^-3", "Euler global-error expansion in 1/L (exact recursion, extrapolated)")
+    s0, e0, form = large_tau_coefficient(r, digits=5, taus=(16, 32, 64, 128))
+    g = st.gamma
+    return Expansion(lim, [Term(s0, e0, 1 - 2 * g, 0, None)],
+                     f"L^-(1 - 2 gamma) log L / tau + L^-(2 gamma)", form)
+
+
+def large_tau_coefficient(rho, digits: int = 8, taus=(32, 64, 128, 256, 512)):
+    """``s_0(rho) = lim_{tau->oo} (S(tau) - tau/4)``: the continuum NTK is
+    ``S(tau)/tau = 1/4 + s_0/tau + O(tau^-2)`` (sec. 7; no log term: ``t(theta) = 3 pi/theta + O(theta)``).
+
+    ``S(tau) - tau/4`` at ``tau = taus`` by :func:`continuum_kernel`, extrapolated polynomially in
+    ``1/tau``. Returns ``(s0, error, form)``; the error compares the extrapolations through the
+    last ``len(taus)`` and ``len(taus) - 1`` points.
+    """
+    ctx = _ctx(digits + 10)
+    need = digits + 3 + len(str(max(taus)))
+    ys = []
+    for t in taus:
+        v, e, _ = continuum_kernel(rho, t, need)
+        ys.append(ctx.mpf(t) * (ctx.mpf(v) - ctx.mpf(1) / 4))
+    hs = [ctx.mpf(1) / t for t in taus]
+    ests = _neville(hs, ys, ctx.mpf(0))
+    alt = _neville(hs[1:], ys[1:], ctx.mpf(0))
+    err = abs(ests[-1] - alt[-1]) + abs(ests[-1] - ests[-2])
+    return ests[-1], err, f"S(tau) - tau/4 at tau = {list(taus)}, polynomial extrapolation in 1/tau"
+
+
+# Skip-ahead (issue 6): a value at depth L without L steps. -------------------------------------------
+
+FIXED_STEP_CHECK = (1000, 2000)  # depths where the fixed-step formula is compared with the recursion
+TAU_MAX = 64  # small-step extrapolation is used for total times tau = L w up to this
+
+
+def _fixed_step_skip(st: Setting, r: Fraction, L: int, digits: int):
+    """``Omegabar_L`` from the orbit constant and the formal solution (sec. 3.5), with an error bound
+    ``e(L) = 4 max_i |e_i| (L_i / L)^4 log L / log L_i`` from the measured errors ``e_i`` of the same
+    formula at ``L_i`` in FIXED_STEP_CHECK (the dropped terms are O(log L / L^4), sec. 3.5)."""
+    K, Kerr = fixed_step_constant(st.w, st.c, r, digits + 5)
+    ctx = K.context
+    errs = []
+    for Li in FIXED_STEP_CHECK:
+        approx = fixed_step_value(st.w, st.c, r, Li, digits + 5, K=K)
+        _, T = exact(r, Li, st.w, st.c, ctx=ctx)
+        errs.append((Li, abs(approx - T / Li)))
+    value = fixed_step_value(st.w, st.c, r, L, digits + 5, K=K)
+    lg = ctx.log(L)
+    err = max(4 * e * (ctx.mpf(Li) / L) ** 4 * lg / ctx.log(Li) for Li, e in errs) + Kerr / (4 * L)
+    form = (f"asymptotic: fixed-step orbit (Fatou coordinate, K = {mpmath.nstr(K, 12)}); error scaled "
+            f"as log L / L^4 from the measured error at L = {FIXED_STEP_CHECK}")
+    return value, err, form
+
+
+def _small_step_skip(st: Setting, r: Fraction, L: int, digits: int):
+    """``Omegabar_L`` for small w: the recursion with ``n = n0 2^k`` steps of size ``tau_L / n``
+    (``tau_L = L w_L``), extrapolated polynomially in ``1/n`` to ``n = L`` (sec. 6.2)."""
+    tau = lambda ctx: L * st.w_at(ctx, L)  # noqa: E731
+    t = float(tau(_ctx(20)))
+    n0 = max(32, 2 ** math.ceil(math.log2(8 * t + 1)))
+    v, e, m = euler_extrapolation(r, _continuum_sequence(r, tau), digits + 2, target=Fraction(1, L), n0=n0)
+    return v, e, f"asymptotic: small-step extrapolation (tau = L w = {t:.6g}, {m} levels from n = {n0})"
+
+
+def skip_ahead(arch: str, rho, L: int, *, gamma=None, alpha=None, beta=None, digits: int = 30):
+    """``(value, error, method)`` of ``Omegabar_L(rho)`` by an asymptotic description, or ``None``
+    where none applies (large tau = L w beyond TAU_MAX with small w: sec. 7 gives only the leading term).
+    """
+    st = setting(arch, gamma, alpha, beta)
+    r = inputs.rho_exact(rho)
+    L = inputs.depth(L)
+    ctx = _ctx(digits + 10)
+    if r == 1:
+        return ctx.mpf(1), ctx.mpf(0), "exact: diagonal"
+    if st.regime == "fixed-step":
+        if L <= 4 * max(FIXED_STEP_CHECK):
+            return None
+        return _fixed_step_skip(st, r, L, digits)
+    if float(L * st.w_at(_ctx(20), L)) <= TAU_MAX and L >= 64:
+        return _small_step_skip(st, r, L, digits)
+    return None

@@ -1,0 +1,150 @@
+"""Asymptotic expansions and skip-ahead (docs/asymptotics.md) against the exact recursion and an
+independent ODE solution. Each residual test subtracts the derived terms and checks that what is left
+shrinks at the next term's rate (and that it would not if a derived term were wrong)."""
+from fractions import Fraction
+
+import mpmath
+import pytest
+
+import rntk_sym
+from rntk_sym import asymptotics as A
+
+import seed_formulas as seed
+
+
+def _exact(arch, rho, L, **kw):
+    return rntk_sym.ntk(arch, rho, L, digits=40, method="recursion", **kw).value
+
+
+def _sum_terms(ex, L):
+    ctx = ex.limit.value.context
+    L = ctx.mpf(L)
+    out = ex.limit.value
+    for t in ex.terms:
+        out += t.coefficient * L ** (-ctx.mpf(t.power.numerator) / t.power.denominator) * ctx.log(L) ** t.log_power
+    return out
+
+
+@pytest.mark.parametrize("arch,kw", [("ffnet", {}), ("resnet", {"alpha": "0.7"}), ("resnet", {"gamma": 0})])
+@pytest.mark.parametrize("rho", ["-1", "0", "0.5", "0.99"])
+def test_fixed_step_expansion_residual(arch, kw, rho):
+    # docs/asymptotics.md sec. 3-4: Omegabar_L = 1/4 + 3/8 log L/L + B1/L + 9/16 log L/L^2 + B2/L^2
+    # + O(log^2 L / L^3): the residual times L^3 / log^2 L stays bounded between L = 500 and 4000.
+    ex = A.expansion(arch, rho, digits=25, **kw)
+    assert ex.terms[0].exact == "3/8" and ex.terms[2].exact == "9/16"
+    scaled = []
+    for L in (500, 1000, 2000, 4000):
+        res = _exact(arch, rho, L, **kw) - _sum_terms(ex, L)
+        scaled.append(abs(res) * L ** 3 / mpmath.log(L) ** 2)
+    assert max(scaled[1:]) < 3 * scaled[0] + 1e-6
+    # the residual of the expansion without its log L / L term is ~ (3/8) log L / L: far larger
+    L = 4000
+    wrong = _sum_terms(ex, L) - ex.terms[0].coefficient * mpmath.log(L) / L
+    assert abs(_exact(arch, rho, L, **kw) - wrong) > 1e3 * scaled[-1] * mpmath.log(L) ** 2 / L ** 3
+
+
+@pytest.mark.parametrize("gamma", ["1", "0.75"])
+@pytest.mark.parametrize("rho", ["-0.5", "0.5", "0.9"])
+def test_small_tau_expansion_residual(gamma, rho):
+    # docs/asymptotics.md sec. 5: the double series in tau = L w and w; the residual shrinks like L^cut.
+    ex = A.expansion("resnet", rho, gamma=gamma, digits=25)
+    cut = float(Fraction(gamma) * -8 + 4)  # (K + 1)(1 - 2 gamma) with K = 3
+    res = [abs(_exact("resnet", rho, L, gamma=gamma) - _sum_terms(ex, L)) / mpmath.mpf(L) ** cut
+           for L in (200, 800, 3200)]
+    assert res[2] < 4 * res[0] + 1e-30 and res[1] < 4 * res[0] + 1e-30
+
+
+def test_small_tau_leading_coefficient_closed_form():
+    # gamma = 1: the 1/L coefficient is a_10 + a_11 (w = 1/L and tau = 1 w ...): compare with
+    # L (Omegabar_L - Omegabar_1) from the exact recursion at L = 20000 (next term O(1/L)).
+    ex = A.expansion("resnet", "0.3", gamma=1, digits=20)
+    c1 = ex.terms[0].coefficient
+    L = 20000
+    measured = L * (_exact("resnet", "0.3", L) - ex.limit.value)
+    assert abs(measured - c1) < 2 * abs(ex.terms[1].coefficient) / L + 1e-12
+
+
+def _continuum_ode(rho, tau, dps=25):
+    """Independent reference: the continuum ODE (docs/asymptotics.md sec. 6) solved by mpmath.odefun
+    with the seed's arccos forms: rho' = shat(rho) - rho, S' = -(1 - shatp(rho)) S + (shat + rho shatp)/2."""
+    with mpmath.workdps(dps):
+        def f(t, y):
+            r, S = y
+            return [seed.shat(r) - r, -(1 - seed.shatp(r)) * S + (seed.shat(r) + r * seed.shatp(r)) / 2]
+        sol = mpmath.odefun(f, 0, [mpmath.mpf(rho), mpmath.mpf(0)])
+        return sol(mpmath.mpf(tau))[1] / tau
+
+
+@pytest.mark.parametrize("rho,beta2", [("0.5", 1), ("-0.5", 1), ("0.3", 4)])
+def test_continuum_limit_vs_ode(rho, beta2):
+    v, e, _ = A.continuum_kernel(rho, beta2, 20)
+    ref = _continuum_ode(rho, beta2)
+    assert abs(v - ref) < 1e-18 and e < 1e-18
+
+
+def test_gamma_half_limit_and_rate():
+    # gamma = 1/2: Omegabar_L -> S(1) at rate a1/L; check with the recursion at L = 4000
+    lim = A.limit("resnet", "0.5", gamma="0.5", digits=20)
+    ex = A.expansion("resnet", "0.5", gamma="0.5", digits=20)
+    L = 4000
+    v = _exact("resnet", "0.5", L, gamma="0.5")
+    a1, a2 = ex.terms[0].coefficient, ex.terms[1].coefficient
+    assert abs(L * (v - lim.value) - a1) < 3 * abs(a2) / L
+    assert lim.value != A.limit("resnet", "0.5", gamma=1).value  # neither Omegabar_1 ...
+    assert abs(lim.value - 0.25) > 0.1  # ... nor the degenerate 1/4
+
+
+@pytest.mark.parametrize("arch,kw", [("ffnet", {}), ("resnet", {"alpha": "0.7"}), ("resnet", {"gamma": 1}),
+                                     ("resnet", {"gamma": "0.75"}), ("resnet", {"gamma": "0.5"}),
+                                     ("resnet", {"gamma": "0.45"})])
+def test_skip_ahead_error_covers_true_error(arch, kw):
+    L = 9000 if arch == "ffnet" or "alpha" in kw else 3000
+    v, err, method = A.skip_ahead(arch, "0.3", L, digits=25, **kw)
+    ref = _exact(arch, "0.3", L, **kw)
+    assert abs(v - ref) <= err
+    assert method.startswith("asymptotic")
+
+
+def test_kernel_auto_uses_asymptotic_when_deep():
+    kv = rntk_sym.ntk("resnet", "0.3", 10 ** 12, gamma=1, digits=25)
+    assert kv.method == "asymptotic" and kv.error < 1e-25
+    ex = A.expansion("resnet", "0.3", gamma=1, digits=25)
+    assert abs(kv.value - _sum_terms(ex, 10 ** 12)) < 1e-30  # two independent descriptions agree
+    kv = rntk_sym.ntk("ffnet", "0.3", 10 ** 12, digits=25)
+    ex = A.expansion("ffnet", "0.3", digits=25)
+    assert abs(kv.value - _sum_terms(ex, 10 ** 12)) < 1e-30
+
+
+def test_limits_by_regime():
+    r = "0.5"
+    assert A.limit("ffnet", r).value == mpmath.mpf(1) / 4
+    assert A.limit("resnet", r, alpha="0.7").regime == "fixed-step"
+    assert A.limit("resnet", r, gamma="0.25").value == mpmath.mpf(1) / 4
+    with mpmath.workdps(30):
+        q = (seed.shat(mpmath.mpf(r)) + mpmath.mpf(r) * seed.shatp(mpmath.mpf(r))) / 2
+    assert abs(A.limit("resnet", r, gamma="0.75").value - q) < 1e-28
+    for kw in ({}, {"arch": "resnet", "gamma": "0.5"}, {"arch": "resnet", "beta": 2}):
+        assert A.limit(kw.pop("arch", "ffnet"), 1, **kw).value == 1
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda: A.limit("ffnet", "0.5", beta=1), "beta"),
+    (lambda: A.limit("resnet", "0.5", beta=1, gamma=1), "beta"),
+    (lambda: A.limit("resnet", "0.5", beta=0), "beta"),
+    (lambda: A.limit("resnet", "1.5"), "rho"),
+    (lambda: rntk_sym.ntk("ffnet", 0.5, 10, method="asymptotic"), "method"),
+    (lambda: rntk_sym.gp("ffnet", "0.5", 10 ** 6, digits=20, method="asymptotic"), "method"),
+    (lambda: rntk_sym.ntk("resnet", "0.5", 10 ** 6, gamma="0.25", digits=20, method="asymptotic"), "method"),
+    (lambda: rntk_sym.ntk("ffnet", 0.5, 10, method="magic"), "method"),
+])
+def test_bad_input(call, name):
+    with pytest.raises(ValueError, match=f"^{name}"):
+        call()
+
+
+@pytest.mark.slow
+def test_large_tau_coefficient_trend():
+    # sec. 7: tau (S(tau)/tau - 1/4) -> s0: the extrapolated s0 agrees with the value at tau = 256
+    s0, e, _ = A.large_tau_coefficient("0.5", 5, taus=(16, 32, 64, 128))
+    v, _, _ = A.continuum_kernel("0.5", 256, 12)
+    assert abs(256 * (v - 0.25) - s0) < 0.2
