@@ -25,7 +25,7 @@ and ``T' = T + Q - (w theta / pi) T``;
 of the two angles ``theta`` and ``pi - theta`` the smaller, ``a <= pi/2``, comes from one ``atan2`` and
 its ``s3`` from a series (``ctx.s3_small``), the larger one's ``s3`` is a sum of positive terms.
 
-A context ``ctx`` supplies: ``pi``, ``sqrt``, ``atan2``, ``abs``, ``minimum``, ``maximum``, ``where``,
+A context ``ctx`` supplies: ``pi``, ``sqrt``, ``atan2``, ``abs``, ``where``,
 ``zeros_like``, ``s3_small(a, sin_a, cos_a)`` = ``s3(a)`` for ``0 <= a <= pi/2``, and the state
 accumulators ``accumulator``, ``lead``, ``add``, ``total`` (see :func:`run`).
 """
@@ -64,7 +64,9 @@ def relu_increments(ctx, blk: Block, u, v, T):
     pi = ctx.pi
     su, sv = ctx.sqrt(u), ctx.sqrt(v)
     acute = u <= v  # theta <= pi/2
-    a = 2 * ctx.atan2(ctx.minimum(su, sv), ctx.maximum(su, sv))  # min(theta, pi - theta)
+    # a = theta if acute else pi - theta (so a <= pi/2); chosen by the same test as every branch below,
+    # so a context whose comparisons are only sometimes decidable (balls) stays consistent
+    a = 2 * ctx.atan2(ctx.where(acute, su, sv), ctx.where(acute, sv, su))
     sin_a = su * sv  # sin(theta) = sin(pi - theta)
     cos_a = ctx.abs(v - u) / 2  # |cos theta|
     s3_a = ctx.s3_small(a, sin_a, cos_a)

@@ -57,8 +57,6 @@ class _NumpyContext(_Compensated):
     sqrt = staticmethod(np.sqrt)
     atan2 = staticmethod(np.arctan2)
     abs = staticmethod(np.abs)
-    minimum = staticmethod(np.minimum)
-    maximum = staticmethod(np.maximum)
     where = staticmethod(np.where)
     s3_small = staticmethod(_s3_series)
 
@@ -77,8 +75,6 @@ class _ScalarContext(_Compensated):
     sqrt = staticmethod(math.sqrt)
     atan2 = staticmethod(math.atan2)
     abs = staticmethod(abs)
-    minimum = staticmethod(min)
-    maximum = staticmethod(max)
     s3_small = staticmethod(_s3_series)
 
     @staticmethod

@@ -21,8 +21,6 @@ class MPBackend:
         self.sqrt = self.mp.sqrt
         self.atan2 = self.mp.atan2
         self.abs = abs
-        self.minimum = min
-        self.maximum = max
         self._tiny = self.mp.ldexp(1, -prec - 4)
 
     @staticmethod
