@@ -679,3 +679,43 @@ def skip_ahead(arch: str, rho, L: int, *, gamma=None, alpha=None, beta=None, dig
     if float(L * st.w_at(_ctx(20), L)) <= TAU_MAX and L >= 64:
         return _small_step_skip(st, r, L, digits)
     return None
+
+
+def degeneration_time(rho, fraction=HALF, digits: int = 8):
+    """``tau_*``: the total time ``tau = L w`` at which the continuum kernel has moved ``fraction`` of
+    the way from the one-hidden-layer value ``Omegabar_1(rho)`` to the degenerate 1/4 (sec. 7.2).
+
+    With ``alpha = L^-gamma`` (``tau ~ L^(1 - 2 gamma)``) the degeneration shows from depth
+    ``L_* = tau_*^(1 / (1 - 2 gamma))`` on; see :func:`degeneration_depth`.
+    """
+    ctx = _ctx(digits + 5)
+    r = inputs.rho_exact(rho)
+    q = _eval_rho(ctx, sp.sympify(Q_EXACT, locals={"rho": RHO}), _num(ctx, r))
+    target = q + _num(ctx, Fraction(fraction)) * (ctx.mpf(1) / 4 - q)
+
+    def f(log_tau):
+        v, _, _ = continuum_kernel(r, ctx.exp(log_tau), digits + 2)
+        return v - target
+
+    lo, hi = ctx.mpf(-4), ctx.mpf(1)
+    while f(hi) * f(lo) > 0 and hi < 12:  # F0 moves monotonically from Q toward 1/4
+        lo, hi = hi, hi + 2
+    for _ in range(60):  # bisection in log tau: robust, ~1 s per evaluation
+        mid = (lo + hi) / 2
+        if f(lo) * f(mid) <= 0:
+            hi = mid
+        else:
+            lo = mid
+        if hi - lo < ctx.mpf(10) ** (-digits):
+            break
+    return ctx.exp((lo + hi) / 2)
+
+
+def degeneration_depth(rho, gamma, fraction=HALF, digits: int = 6):
+    """``L_* = tau_*^(1/(1 - 2 gamma))`` for ``gamma`` in (0, 1/2): the depth from which the
+    normalized NTK is closer to the degenerate 1/4 than ``fraction`` of the way (sec. 7.2)."""
+    g = inputs.exact_number("gamma", gamma)
+    if not 0 < g < HALF:
+        raise ValueError(f"gamma: must be in (0, 1/2), got {gamma!r}")
+    t = degeneration_time(rho, fraction, digits)
+    return t ** (1 / (1 - 2 * _num(t.context, g)))

@@ -148,3 +148,32 @@ def test_large_tau_coefficient_trend():
     s0, e, _ = A.large_tau_coefficient("0.5", 5, taus=(16, 32, 64, 128))
     v, _, _ = A.continuum_kernel("0.5", 256, 12)
     assert abs(256 * (v - 0.25) - s0) < 0.2
+
+
+def test_rho_minus_one_rate():
+    # docs/asymptotics.md sec. 5.1: Omegabar_L(-1) = -(sqrt 2/(3 pi)) sqrt(tau) + O(tau), tau = L w:
+    # for alpha = 1/L the rate at rho = -1 is L^(-1/2), not the O(1/L) of seed 002 Thm 7.
+    c = -mpmath.sqrt(2) / (3 * mpmath.pi)
+    prev = None
+    for L in (10 ** 3, 10 ** 4, 10 ** 5):
+        scaled = rntk_sym.ntk("resnet", -1.0, L) * L ** 0.5
+        assert abs(scaled - c) < 3 / L ** 0.5  # the O(tau) = O(1/L) correction, times sqrt(L)
+        if prev is not None:
+            assert abs(scaled - c) < abs(prev - c)
+        prev = scaled
+
+
+@pytest.mark.parametrize("gamma", [0.25, 0.4])
+def test_large_tau_follows_continuum(gamma):
+    # sec. 2 and 7: Omegabar_L = F_0(tau_L) + O(w), tau_L = L w, w = L^-2gamma/(1 + L^-2gamma)
+    for L in (300, 3000):
+        w = L ** (-2 * gamma) / (1 + L ** (-2 * gamma))
+        F, e, _ = A.continuum_kernel("0.5", mpmath.mpf(L) * w, 12)
+        assert abs(rntk_sym.ntk("resnet", 0.5, L, gamma=gamma) - F) < 0.1 * w
+
+
+def test_degeneration_time_is_halfway():
+    t = A.degeneration_time("0.5", digits=4)
+    F, _, _ = A.continuum_kernel("0.5", t, 10)
+    q = A.limit("resnet", "0.5", gamma=1).value
+    assert abs((F - 0.25) / (q - 0.25) - 0.5) < 1e-3
