@@ -585,7 +585,7 @@ def expansion(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int 
     if st.regime == "fixed-step":
         K, Kerr = fixed_step_constant(st.w, st.c, r, digits)
         co = fixed_step_coefficients(st.w, st.c, K)
-        e = Kerr  # B1 = K/4 + ..., B2 = (C/4) K + ...
+        e = Kerr + ctx.mpf(10) ** (-digits - 3)  # B1 = K/4 + ..., B2 = (C/4) K + ...; plus rounding
         terms = [Term(co["log/L"], ctx.mpf(0), Fraction(1), 1, "3/8"),
                  Term(co["1/L"], e / 4, Fraction(1), 0, None),
                  Term(co["log/L^2"], ctx.mpf(0), Fraction(2), 1, "9/16"),
