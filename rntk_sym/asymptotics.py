@@ -591,6 +591,11 @@ def expansion(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int 
                  Term(co["log/L^2"], ctx.mpf(0), Fraction(2), 1, "9/16"),
                  Term(co["1/L^2"], e * 3 / 8, Fraction(2), 0, None)]
         return Expansion(lim, terms, "log(L)^2 / L^3", "fixed-step orbit: Fatou coordinate + formal solution")
+    if st.regime == "small-tau" and r == -1:  # the a_kj blow up at rho = -1; sec. 5.1
+        g = st.gamma
+        c = -ctx.sqrt(2) / (3 * ctx.pi)
+        return Expansion(lim, [Term(c, ctx.mpf(10) ** (-digits - 3), (2 * g - 1) / 2, 0, "-sqrt(2)/(3*pi)")],
+                         f"L^-({2 * g - 1})", "rho = -1: Q(-1 + e) ~ -sqrt(2 e)/(2 pi) summed along rho_l = -1 + l w")
     if st.regime == "small-tau":
         out, cut = small_tau_terms(r, sp.Rational(st.gamma.numerator, st.gamma.denominator), digits)
         terms = [Term(v, ctx.mpf(10) ** (-digits - 3), Fraction(-int(sp.Rational(p).p), int(sp.Rational(p).q)),
@@ -600,31 +605,66 @@ def expansion(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int 
         co = _continuum_rate(r, st.beta_squared(), digits)
         terms = [Term(co[k][0], co[k][1], Fraction(k), 0, None) for k in (1, 2)]
         return Expansion(lim, terms, "L^-3", "Euler global-error expansion in 1/L (exact recursion, extrapolated)")
-    s0, e0, form = large_tau_coefficient(r, digits=5, taus=(16, 32, 64, 128))
+    s0, e0, form = large_tau_coefficient(r, digits=min(digits, 12))
     g = st.gamma
     return Expansion(lim, [Term(s0, e0, 1 - 2 * g, 0, None)],
                      f"L^-(1 - 2 gamma) log L / tau + L^-(2 gamma)", form)
 
 
-def large_tau_coefficient(rho, digits: int = 8, taus=(32, 64, 128, 256, 512)):
-    """``s_0(rho) = lim_{tau->oo} (S(tau) - tau/4)``: the continuum NTK is
-    ``S(tau)/tau = 1/4 + s_0/tau + O(tau^-2)`` (sec. 7; no log term: ``t(theta) = 3 pi/theta + O(theta)``).
+def continuum_theta_ode(rho, digits: int):
+    """The continuum ODE (sec. 2) with the angle as independent variable (sec. 7.1):
+    ``dt/dtheta = -1/v``, ``dS/dtheta = -(Q - (theta/pi) S)/v``, ``1/v = pi sin theta / s3(theta)``,
+    from ``theta_0 = arccos rho``, ``t = S = 0``. Returns ``(ctx, theta_0, sol)`` with
+    ``sol(theta_0 - theta) = [t, S]`` (``mpmath.odefun``, Taylor method; valid for ``theta >= 2^-14``)."""
+    r = inputs.rho_exact(rho)
+    if r == 1:
+        raise ValueError("rho: the continuum orbit is defined off the diagonal (rho < 1)")
+    ctx = _ctx(digits)
+    th0 = ctx.acos(_num(ctx, r))
+    pi = ctx.pi
 
-    ``S(tau) - tau/4`` at ``tau = taus`` by :func:`continuum_kernel`, extrapolated polynomially in
-    ``1/tau``. Returns ``(s0, error, form)``; the error compares the extrapolations through the
-    last ``len(taus)`` and ``len(taus) - 1`` points.
+    def rhs(x, y):
+        th = th0 - x  # odefun integrates forward in x = theta_0 - theta
+        t, S = y
+        s3 = ctx.sin(th) - th * ctx.cos(th)  # th >= 2^-14: cancellation < 30 bits, within the caller's guard
+        inv_v = pi * ctx.sin(th) / s3
+        c = ctx.cos(th)
+        Q = (c + s3 / pi + c * (1 - th / pi)) / 2
+        return [inv_v, (Q - (th / pi) * S) * inv_v]
+
+    return ctx, th0, ctx.odefun(rhs, 0, [ctx.mpf(0), ctx.mpf(0)])
+
+
+def large_tau_coefficient(rho, digits: int = 12):
+    """``s_0(rho) = lim_{tau->oo} (S(tau) - tau/4)`` of the continuum ODE (sec. 7.1), so that
+    ``S(tau)/tau = 1/4 + s_0/tau + o(1/tau)``.
+
+    In the angle as independent variable the ODE is analytic on ``(0, pi]`` (sec. 7.1):
+    ``dt/dtheta = -1/v``, ``dS/dtheta = -(Q - (theta/pi) S)/v``, ``v = s3(theta)/(pi sin theta)``.
+    It is integrated by ``mpmath.odefun`` (Taylor method) from ``theta_0 = arccos rho`` down to
+    ``theta_k = 2^-k``, k = 6..14, and ``X = S - t/4`` is extrapolated to ``theta = 0`` in the basis
+    ``1, theta, theta^2 log theta, theta^2, theta^3 log theta, theta^3, theta^4 log theta``.
+    Returns ``(s0, error, form)``; error: the change when the two smallest-order basis functions are
+    dropped (5 instead of 7 points).
     """
-    ctx = _ctx(digits + 10)
-    need = digits + 3 + len(str(max(taus)))
-    ys = []
-    for t in taus:
-        v, e, _ = continuum_kernel(rho, t, need)
-        ys.append(ctx.mpf(t) * (ctx.mpf(v) - ctx.mpf(1) / 4))
-    hs = [ctx.mpf(1) / t for t in taus]
-    ests = _neville(hs, ys, ctx.mpf(0))
-    alt = _neville(hs[1:], ys[1:], ctx.mpf(0))
-    err = abs(ests[-1] - alt[-1]) + abs(ests[-1] - ests[-2])
-    return ests[-1], err, f"S(tau) - tau/4 at tau = {list(taus)}, polynomial extrapolation in 1/tau"
+    ctx, th0, sol = continuum_theta_ode(rho, digits + 12)
+    pts = []
+    for k in range(6, 15):
+        th = ctx.ldexp(1, -k)
+        if th >= th0:
+            continue
+        t, S = sol(th0 - th)
+        pts.append((th, S - t / 4))
+
+    def fit(rows):
+        basis = [lambda h: 1, lambda h: h, lambda h: h * h * ctx.log(h), lambda h: h * h,
+                 lambda h: h ** 3 * ctx.log(h), lambda h: h ** 3, lambda h: h ** 4 * ctx.log(h)][:len(rows)]
+        M = ctx.matrix([[f(h) for f in basis] for h, _ in rows])
+        return ctx.lu_solve(M, ctx.matrix([x for _, x in rows]))[0]
+
+    hi, lo = fit(pts[-7:]), fit(pts[-5:])
+    return hi, abs(hi - lo), ("continuum ODE in theta (mpmath.odefun) to theta = 2^-14, S - t/4 extrapolated "
+                              "to theta = 0 in powers of theta and theta^k log theta")
 
 
 # Skip-ahead (issue 6): a value at depth L without L steps. -------------------------------------------

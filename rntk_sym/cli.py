@@ -55,6 +55,9 @@ def _add_kernel(sub) -> None:
     k.add_argument("--convention", default="rntk",
                    help="print the value in another NTK convention (docs/conventions.md): "
                         + ", ".join(conventions.CONVENTIONS))
+    k.add_argument("--certified", action="store_true",
+                   help="guaranteed enclosure by ball arithmetic (python-flint, extra 'fast'); the exact "
+                        "recursion only; JSON adds \"certified\" and \"interval\": [lo, hi]")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,18 +76,22 @@ def _cmd_kernel(args) -> dict:
     inputs.scaling(arch, args.gamma, args.alpha)
     convention = conventions.lookup(args.convention, arch).name
     digits = inputs.digits(args.digits)
+    if args.certified and convention != "rntk":
+        raise ValueError("certified: available with --convention rntk only")
     t0 = time.perf_counter()
     with Progress(2 * depth, f"L={depth}", enabled=not (args.json or args.quiet) and depth >= 200000) as bar:
         compute = _kernel if convention == "rntk" else functools.partial(conventions.kernel_in, convention)
+        extra = {"certified": True} if args.certified else {}
         kv = compute(arch, args.rho, depth, kernel=args.kernel, gamma=args.gamma, alpha=args.alpha,
-                     digits=digits, method=method, max_seconds=MAX_RECURSION_SECONDS, progress=bar)
+                     digits=digits, method=method, max_seconds=MAX_RECURSION_SECONDS, progress=bar, **extra)
     seconds = time.perf_counter() - t0
     return {
         "arch": arch, "rho": args.rho, "depth": depth, "kernel": args.kernel,
         "alpha": None if kv.alpha is None else _nstr(kv.alpha, digits),
         "value": kv.decimal(), "error": _nstr(kv.decimal_error(), 3),
         "error_kind": kv.error_kind, "digits": digits, "method": kv.method, "seconds": round(seconds, 4),
-        "convention": convention,
+        "convention": convention, "certified": kv.interval is not None,
+        **({} if kv.interval is None else {"interval": list(kv.interval)}),
     }
 
 
@@ -102,6 +109,8 @@ def _print_kernel(res: dict) -> None:
     print(f"{res['arch']} {name}(rho = {res['rho']}), L = {res['depth']}{alpha}")
     print(f"  value  {res['value']}")
     print(f"  error  {res['error']}  ({res['error_kind']})")
+    if res.get("interval"):
+        print(f"  interval [{res['interval'][0]}, {res['interval'][1]}]")
     print(f"  method {res['method']}, {res['seconds']} s")
 
 
@@ -166,6 +175,11 @@ COMMANDS = {"kernel": (_cmd_kernel, _print_kernel), "limit": (_cmd_limit, _print
 
 PARSERS.append(_sweep.add_cli)
 COMMANDS["explore"] = (_sweep.run, _sweep.show)
+
+from . import plots as _plots  # noqa: E402
+
+PARSERS.append(_plots.add_cli)
+COMMANDS["plot"] = (_plots.run, _plots.show)
 
 
 

@@ -142,12 +142,22 @@ def test_bad_input(call, name):
         call()
 
 
-@pytest.mark.slow
-def test_large_tau_coefficient_trend():
-    # sec. 7: tau (S(tau)/tau - 1/4) -> s0: the extrapolated s0 agrees with the value at tau = 256
-    s0, e, _ = A.large_tau_coefficient("0.5", 5, taus=(16, 32, 64, 128))
-    v, _, _ = A.continuum_kernel("0.5", 256, 12)
-    assert abs(256 * (v - 0.25) - s0) < 0.2
+@pytest.mark.parametrize("rho", ["-0.9", "0.5"])
+def test_theta_ode_vs_recursion_continuum(rho):
+    # sec. 7.1's ODE in theta (odefun) against the continuum limit of the exact recursion (sec. 6.2):
+    # two independent routes to S(t)/t at the time t where theta = 1/8.
+    ctx, th0, sol = A.continuum_theta_ode(rho, 25)
+    t, S = sol(th0 - ctx.mpf(1) / 8)
+    v, e, _ = A.continuum_kernel(rho, t, 12)
+    assert abs(S / t - v) < 1e-10 + 2 * e
+
+
+def test_large_tau_coefficient():
+    s0, e, _ = A.large_tau_coefficient("0.5", 12)
+    assert e < 1e-10
+    # S(tau)/tau - 1/4 - s0/tau is o(1/tau): at tau = 128 it is < 0.3/tau, while s0/tau is 1.9/tau
+    v, _, _ = A.continuum_kernel("0.5", 128, 10)
+    assert abs(128 * (v - mpmath.mpf(1) / 4) - s0) < 0.3
 
 
 def test_rho_minus_one_rate():
@@ -177,3 +187,13 @@ def test_degeneration_time_is_halfway():
     F, _, _ = A.continuum_kernel("0.5", t, 10)
     q = A.limit("resnet", "0.5", gamma=1).value
     assert abs((F - 0.25) / (q - 0.25) - 0.5) < 1e-3
+
+
+@pytest.mark.parametrize("gamma", ["1", "0.75"])
+def test_rho_minus_one_expansion(gamma):
+    ex = A.expansion("resnet", "-1", gamma=gamma, digits=20)
+    (t,) = ex.terms
+    L = 20000
+    v = rntk_sym.ntk("resnet", -1.0, L, gamma=float(gamma))
+    pred = t.coefficient * mpmath.mpf(L) ** (-mpmath.mpf(t.power.numerator) / t.power.denominator)
+    assert abs(v - pred) < 0.05 * abs(pred)
