@@ -5,11 +5,14 @@
 
 - ``digits=None``: float64, vectorized over an array ``rho`` (array in, array out; a scalar gives a
   float). Accuracy: see README ("float64 accuracy"), checked against mpmath in the tests.
-- ``digits=D``: a :class:`KernelValue` with D correct significant digits and an error estimate, from
-  two runs of the same recursion at two precisions with guard digits.
+- ``digits=D``: a :class:`KernelValue` with D correct significant digits and an error: with
+  python-flint (extra ``fast``) one run of the recursion in ball arithmetic, whose radius is a
+  guaranteed bound (and several times faster, benchmarks/bench_speed.py); without it, two mpmath
+  runs at two precisions with guard digits, whose difference is an estimate.
 """
 from __future__ import annotations
 
+import decimal
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -38,6 +41,7 @@ class KernelValue:
     method: str
     error_kind: str
     alpha: mpmath.mpf | None = field(default=None)
+    interval: tuple[str, str] | None = field(default=None)  # certified: [lo, hi], decimals rounded outward
 
     def decimal(self) -> str:
         """``value`` rounded to ``digits`` significant digits."""
@@ -96,7 +100,7 @@ AUTO_RECURSION_SECONDS = 5.0  # auto uses the exact recursion when it is estimat
 
 def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha=None,
            digits: int | None = None, method: str = "auto", max_seconds: float | None = None,
-           progress: Callable[[int], None] | None = None):
+           progress: Callable[[int], None] | None = None, certified: bool = False):
     """Normalized NTK (``kernel="ntk"``) or GP kernel (``kernel="gp"``) of ``arch``.
 
     Arguments (MATH.md symbols): ``rho`` = <x, x'> in [-1, 1]; ``depth`` = L >= 1; for
@@ -110,6 +114,11 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     skip-ahead when its error bound reaches D digits, else the recursion. ``max_seconds``: refuse
     (ValueError naming ``depth``) a recursion estimated to take longer. ``progress(steps_done)`` is
     called during long recursions (steps counted over both precisions).
+
+    ``certified=True`` (needs ``digits`` and python-flint, the extra ``fast``): the exact recursion
+    in ball arithmetic (:mod:`rntk_sym.backends.ball`); ``value`` is the ball's midpoint, ``error``
+    its radius (a guaranteed bound), ``interval`` the ball as decimals rounded outward; the precision
+    is doubled until the radius reaches D digits (at most 3 times). ``method="asymptotic"`` is refused.
     """
     arch = inputs.choice("arch", arch, inputs.ARCHS)
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
@@ -118,6 +127,8 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     scale = inputs.scaling(arch, gamma, alpha)
     digits = inputs.digits(digits)
     if digits is None:
+        if certified:
+            raise ValueError("certified: needs digits=D (ball arithmetic is a high-precision method)")
         if method == "asymptotic":
             raise ValueError("method: 'asymptotic' needs digits=D (it is a high-precision method)")
         r = inputs.rho_array(rho)
@@ -125,6 +136,8 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
             return float(_evaluate(SCALAR, arch, kernel, float(r), depth, scale, progress))
         return _evaluate(NUMPY, arch, kernel, r, depth, scale, progress)
     r = inputs.rho_exact(rho)
+    if certified:
+        return _certified(arch, kernel, r, depth, scale, digits, method, max_seconds, progress)
     seconds = 2 * depth * step_seconds(digits, depth)
     if method == "asymptotic" and kernel != "ntk":
         raise ValueError("method: 'asymptotic' is available for kernel='ntk' only")
@@ -146,10 +159,28 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     if max_seconds is not None and seconds > max_seconds:
         raise ValueError(f"depth: the exact recursion at L = {depth} would take about {seconds / 3600:.3g} hours "
                          f"(limit {max_seconds / 3600:.3g} h) and no asymptotic description applies here")
+    if _has_flint():
+        kv = _ball_recursion(arch, kernel, r, depth, scale, digits, progress, "recursion")
+        if kv is not None and _reached(kv):
+            return kv
     return _high_precision(arch, kernel, r, depth, scale, digits, progress)
 
 
+def _has_flint() -> bool:
+    try:
+        import flint  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _reached(kv: KernelValue) -> bool:
+    """``kv.error`` is within half a unit of the ``kv.digits``-th significant digit."""
+    return kv.error <= abs(kv.value) * kv.value.context.mpf(10) ** -kv.digits / 2
+
+
 def _high_precision(arch, kernel_name, rho: Fraction, depth, scale, digits, progress):
+    """The recursion in mpmath at two precisions; the error is their difference (an estimate)."""
     prec1 = math.ceil((digits + guard_digits(depth)) * LOG2_10)
     prec2 = prec1 + max(32, prec1 // 4)
     values = []
@@ -166,18 +197,80 @@ def _high_precision(arch, kernel_name, rho: Fraction, depth, scale, digits, prog
                        f"estimate: |v({prec1} bits) - v({prec2} bits)|", alpha)
 
 
+def ball_guard_digits(depth: int) -> int:
+    """Guard digits of the ball recursion: its radii grow like ~L^4 near the fixed point (measured:
+    11 digits at L = 2000, 16 at 2e4, 20 at 1e5), on top of the rounding of :func:`guard_digits`."""
+    return guard_digits(depth) + 3 * len(str(depth))
+
+
+CERTIFIED_DOUBLINGS = 3  # precision doublings tried before returning a ball wider than D digits
+
+
+def _certified(arch, kernel_name, rho: Fraction, depth, scale, digits, method, max_seconds, progress):
+    """The recursion in arb balls: a guaranteed enclosure (see :func:`kernel`, ``certified``)."""
+    if method == "asymptotic":
+        raise ValueError("certified: method 'asymptotic' has no certified error bound; "
+                         "use method='recursion' (or 'auto')")
+    seconds = depth * step_seconds(digits, depth)
+    if max_seconds is not None and seconds > max_seconds:
+        raise ValueError(f"depth: the certified recursion at L = {depth} would take about {seconds / 3600:.3g} "
+                         f"hours (limit {max_seconds / 3600:.3g} h)")
+    kv = _ball_recursion(arch, kernel_name, rho, depth, scale, digits, progress, "recursion (certified)")
+    if kv is None:
+        raise ValueError(f"certified: the balls lost all accuracy (L = {depth}); "
+                         "use method='recursion' for an estimate")
+    return kv
+
+
+def _ball_recursion(arch, kernel_name, rho: Fraction, depth, scale, digits, progress, method):
+    """The recursion in arb balls (:mod:`rntk_sym.backends.ball`), the precision doubled until the
+    radius reaches ``digits`` (at most CERTIFIED_DOUBLINGS times); None if a ball became infinite.
+    ``value`` = the midpoint, ``error`` = the radius (a guaranteed bound), ``interval`` = the ball."""
+    from .backends.ball import BallBackend, to_fraction
+
+    # the caller's progress budget is 2 * depth steps (the two mp precisions): one ball run fills it
+    prog = None if progress is None else (lambda l: progress(2 * l))
+    prec = math.ceil((digits + ball_guard_digits(depth)) * LOG2_10)
+    for attempt in range(CERTIFIED_DOUBLINGS + 1):
+        if attempt:
+            prec *= 2
+        ctx = BallBackend(prec)
+        with ctx.active():
+            ball = _evaluate(ctx, arch, kernel_name, ctx.number(rho), depth, scale, prog)
+            if not ball.is_finite():
+                return None
+            mid, rad = to_fraction(ball.mid()), to_fraction(ball.rad())
+        if rad <= abs(mid) * Fraction(1, 2 * 10 ** digits):
+            break
+    mp = mpmath.MPContext()
+    mp.prec = prec + 64  # the midpoint's mantissa has at most ~prec bits: held exactly
+    value = mp.mpf(mid.numerator) / mid.denominator
+    error = mp.mpf(rad.numerator) / rad.denominator
+    interval = (_outward(mid - rad, digits + 3, up=False), _outward(mid + rad, digits + 3, up=True))
+    alpha = None if scale is None else mp.sqrt(_alpha2(MPBackend(mp.prec), scale, depth))
+    return KernelValue(value, error, digits, method, f"certified: arb ball radius ({prec} bits)", alpha, interval)
+
+
+def _outward(q: Fraction, sig: int, up: bool) -> str:
+    """``q`` as a decimal string of ``sig`` significant digits, rounded up (``up``) or down."""
+    with decimal.localcontext() as dc:
+        dc.prec = sig
+        dc.rounding = decimal.ROUND_CEILING if up else decimal.ROUND_FLOOR
+        return str(decimal.Decimal(q.numerator) / decimal.Decimal(q.denominator))
+
+
 def ntk(arch: str, rho, depth: int, *, gamma=None, alpha=None, digits: int | None = None,
-        method: str = "auto", progress: Callable[[int], None] | None = None):
+        method: str = "auto", progress: Callable[[int], None] | None = None, certified: bool = False):
     """Normalized NTK ``Omegabar_L(rho)``; see :func:`kernel`."""
     return kernel(arch, rho, depth, kernel="ntk", gamma=gamma, alpha=alpha, digits=digits, method=method,
-                  progress=progress)
+                  progress=progress, certified=certified)
 
 
 def gp(arch: str, rho, depth: int, *, gamma=None, alpha=None, digits: int | None = None, method: str = "auto",
-       progress: Callable[[int], None] | None = None):
+       progress: Callable[[int], None] | None = None, certified: bool = False):
     """Normalized GP kernel ``rho_L``; see :func:`kernel`."""
     return kernel(arch, rho, depth, kernel="gp", gamma=gamma, alpha=alpha, digits=digits, method=method,
-                  progress=progress)
+                  progress=progress, certified=certified)
 
 
 __all__ = ["KernelValue", "kernel", "ntk", "gp"]

@@ -25,7 +25,7 @@ and ``T' = T + Q - (w theta / pi) T``;
 of the two angles ``theta`` and ``pi - theta`` the smaller, ``a <= pi/2``, comes from one ``atan2`` and
 its ``s3`` from a series (``ctx.s3_small``), the larger one's ``s3`` is a sum of positive terms.
 
-A context ``ctx`` supplies: ``pi``, ``sqrt``, ``atan2``, ``abs``, ``where``,
+A context ``ctx`` supplies: ``pi``, ``sqrt``, ``atan2``, ``where``,
 ``zeros_like``, ``s3_small(a, sin_a, cos_a)`` = ``s3(a)`` for ``0 <= a <= pi/2``, and the state
 accumulators ``accumulator``, ``lead``, ``add``, ``total`` (see :func:`run`).
 """
@@ -68,7 +68,7 @@ def relu_increments(ctx, blk: Block, u, v, T):
     # so a context whose comparisons are only sometimes decidable (balls) stays consistent
     a = 2 * ctx.atan2(ctx.where(acute, su, sv), ctx.where(acute, sv, su))
     sin_a = su * sv  # sin(theta) = sin(pi - theta)
-    cos_a = ctx.abs(v - u) / 2  # |cos theta|
+    cos_a = ctx.where(acute, v - u, u - v) / 2  # cos a (= |cos theta| when the test is right, exact either way)
     s3_a = ctx.s3_small(a, sin_a, cos_a)
     s3_b = sin_a + (pi - a) * cos_a  # s3(pi - a): both terms >= 0
     d = ctx.where(acute, s3_a, s3_b) / pi  # shat - rho

@@ -202,3 +202,17 @@ def test_scalar_numpy_mp_agree(rho, L, regime):
     v = rntk_sym.ntk(arch, np.array([rho]), L, **kw)[0]
     m = rntk_sym.ntk(arch, rho, L, digits=20, **kw).value
     assert abs(s - v) <= 1e-15 and abs(s - m) <= 1e-13 * abs(m) + 1e-15
+
+
+@pytest.mark.parametrize("arch,kw,alpha", [("ffnet", {}, None), ("resnet", {"alpha": "0.7"}, "0.7"),
+                                           ("resnet", {"gamma": 1}, "0.02")])
+@pytest.mark.parametrize("rho", ["-1", "0.3", "0.999999"])
+def test_mpmath_two_precision_path_without_flint(monkeypatch, arch, kw, alpha, rho):
+    # the path used when python-flint is absent: two mpmath precisions; against the seed formulas
+    from rntk_sym import kernels
+    monkeypatch.setattr(kernels, "_has_flint", lambda: False)
+    got = rntk_sym.ntk(arch, rho, 50, digits=40, method="recursion", **kw)
+    assert got.error_kind.startswith("estimate")
+    ref = _ref(arch, "ntk", rho, 50, alpha)
+    assert abs(got.value - ref) <= got.error + mpmath.mpf(10) ** -45
+    assert abs(got.value - ref) <= mpmath.mpf(10) ** -39 * abs(ref)

@@ -1,0 +1,120 @@
+"""Ball-arithmetic context (python-flint ``arb``): certified enclosures of the recursion.
+
+Every number is a ball ``[mid +/- rad]`` that contains the exact value of the quantity, so the
+state after ``L`` layers of :func:`rntk_sym.recursions.run` encloses the exact ``(u_L, v_L, T_L)``.
+The recursion's cancellation-free form keeps the balls narrow: each layer multiplies the radii by
+``1 + O(w theta)`` (polynomial growth in L near the fixed point), except where a function of a ball
+is evaluated naively across a cancellation. The one such place, ``s3(a) = sin a - a cos a ~ a^3/3``,
+is evaluated in mean-value form (:meth:`BallBackend.s3_small`).
+
+python-flint keeps its working precision in the global ``flint.ctx``; :meth:`BallBackend.active`
+sets it for the duration of a computation and restores it (the only way arb's operators see it).
+python-flint is the optional extra ``fast``; it is imported when a context is made.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from fractions import Fraction
+
+
+class FlintMissing(ImportError, ValueError):
+    """python-flint is not installed (an ImportError; also a ValueError, so the command line reports
+    it as a bad ``--certified`` in one line)."""
+
+
+def _flint():
+    try:
+        import flint
+    except ImportError as exc:
+        raise FlintMissing("certified: needs python-flint; pip install rntk_sym[fast]") from exc
+    return flint
+
+
+class BallBackend:
+    """Primitives of :mod:`rntk_sym.recursions` in arb balls at ``prec`` bits (use inside ``active()``)."""
+
+    def __init__(self, prec: int):
+        flint = _flint()
+        self.flint = flint
+        self.arb = flint.arb
+        self.atan2 = flint.arb.atan2
+        self.prec = prec
+        with self.active():
+            self.pi = self.arb.pi()
+            self.one = self.arb(1)
+            self._zero = self.arb(0)
+
+    @contextlib.contextmanager
+    def active(self):
+        """Set flint's working precision to ``prec`` bits for the block, then restore it."""
+        with self.flint.ctx.workprec(self.prec):
+            yield self
+
+    @staticmethod
+    def sqrt(x):
+        # Only u = 1 - rho and v = 1 + rho are square-rooted; both are >= 0 exactly, so the part of
+        # a ball below 0 (a wide ball at rho = -1 or 1) can be dropped rigorously instead of giving nan.
+        return x.nonnegative_part().sqrt()
+
+
+    @staticmethod
+    def where(cond, x, y):
+        # ``cond`` is an arb comparison: True only when certain. recursions.py computes every branch
+        # from the same test and each branch's formula is exact for its own angle, so either choice
+        # encloses the true value.
+        return x if cond else y
+
+    @staticmethod
+    def accumulator(x):
+        return x
+
+    lead = total = accumulator
+
+    @staticmethod
+    def add(acc, x):
+        return acc + x
+
+    def zeros_like(self, x):
+        return self._zero
+
+    def number(self, x):
+        """A ball around an int, Fraction or exact decimal string (exact when representable)."""
+        if isinstance(x, Fraction):
+            return self.arb(x.numerator) / self.arb(x.denominator)
+        return self.arb(x)
+
+    def s3_small(self, a, sin_a, cos_a):
+        """Ball enclosing ``s3(x) = sin x - x cos x`` for every ``x`` in the ball ``a`` (``0 <= x <= pi/2``
+        up to the ball's radius).
+
+        Mean-value form: ``s3`` at the exact midpoint ``m``, evaluated at ``log2(3/m^2)`` extra bits
+        (the bits ``sin m - m cos m ~ m^3/3`` cancels), plus ``rad(a) * max |s3'|`` with
+        ``s3'(x) = x sin x <= x^2``. Evaluating ``sin a - a cos a`` on the ball itself would give a
+        radius ~ ``2 rad(a)`` instead of ``a^2 rad(a)``, and the recursion's radii would explode.
+        """
+        m = a.mid()
+        mf = float(m)
+        if m.is_zero():
+            s = m
+        else:
+            if mf == 0:  # |m| below the float range: m = man 2^e, |m| >= 2^e
+                extra = 8 - 2 * int(m.man_exp()[1])
+            else:
+                extra = 10 + max(0, int(-2 * math.log2(abs(mf))))
+            fctx = self.flint.ctx
+            fctx.prec = self.prec + extra
+            try:
+                sm, cm = m.sin_cos()
+                s = sm - m * cm
+            finally:
+                fctx.prec = self.prec
+        # (a - m) is the ball [0 +/- rad(a)]; times a^2 >= x^2 >= |s3'(x)| = |x sin x| on the ball
+        return s + (a - m) * (a * a)
+
+
+def to_fraction(x) -> Fraction:
+    """The exact value of an exact arb (a midpoint, a radius, a bound) as a Fraction."""
+    man, exp = x.man_exp()
+    man, exp = int(man), int(exp)
+    return Fraction(man * 2 ** exp) if exp >= 0 else Fraction(man, 2 ** -exp)
