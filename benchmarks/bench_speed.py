@@ -22,11 +22,12 @@ import seed_formulas as seed  # noqa: E402
 from rntk_sym import inputs  # noqa: E402
 from rntk_sym.backends import NUMPY, SCALAR, MPBackend  # noqa: E402
 from rntk_sym.kernels import _evaluate, guard_digits  # noqa: E402
+from rntk_sym.backends._plain import PlainScalar  # noqa: E402
 
 DIGITS = 30
 
 
-class Gmpy2Context:
+class Gmpy2Context(PlainScalar):
     """Candidate: gmpy2 ``mpfr`` numbers directly (no mpmath layer), one ``gmpy2.context`` at ``prec``
     bits (activate with ``with gmpy2.local_context(ctx.gctx):``)."""
 
@@ -40,24 +41,8 @@ class Gmpy2Context:
             self.pi = gmpy2.const_pi()
             self.one = gmpy2.mpfr(1)
         self.sqrt, self.atan2 = gmpy2.sqrt, gmpy2.atan2
-        self._zero = gmpy2.mpfr(0)
+        self.zero = gmpy2.mpfr(0)
 
-    @staticmethod
-    def where(cond, x, y):
-        return x if cond else y
-
-    @staticmethod
-    def accumulator(x):
-        return x
-
-    lead = total = accumulator
-
-    @staticmethod
-    def add(acc, x):
-        return acc + x
-
-    def zeros_like(self, x):
-        return self._zero
 
     def number(self, x):
         return self.g.mpfr(x)
@@ -65,7 +50,7 @@ class Gmpy2Context:
     def s3_small(self, a, sin_a, cos_a):
         # sin a - a cos a at log2(3/a^2) extra bits (as the mp backend), rounded once
         if not a:
-            return self._zero
+            return self.zero
         extra = 10 + max(0, -2 * self.g.get_exp(a))
         with self.g.context(self.gctx, precision=self.prec + extra):
             s, c = self.g.sin_cos(a)

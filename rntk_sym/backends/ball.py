@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 from fractions import Fraction
+from ._plain import PlainScalar
 
 
 class FlintMissing(ImportError, ValueError):
@@ -31,7 +32,7 @@ def _flint():
     return flint
 
 
-class BallBackend:
+class BallBackend(PlainScalar):
     """Primitives of :mod:`rntk_sym.recursions` in arb balls at ``prec`` bits (use inside ``active()``)."""
 
     def __init__(self, prec: int):
@@ -43,7 +44,7 @@ class BallBackend:
         with self.active():
             self.pi = self.arb.pi()
             self.one = self.arb(1)
-            self._zero = self.arb(0)
+            self.zero = self.arb(0)
 
     @contextlib.contextmanager
     def active(self):
@@ -58,25 +59,6 @@ class BallBackend:
         return x.nonnegative_part().sqrt()
 
 
-    @staticmethod
-    def where(cond, x, y):
-        # ``cond`` is an arb comparison: True only when certain. recursions.py computes every branch
-        # from the same test and each branch's formula is exact for its own angle, so either choice
-        # encloses the true value.
-        return x if cond else y
-
-    @staticmethod
-    def accumulator(x):
-        return x
-
-    lead = total = accumulator
-
-    @staticmethod
-    def add(acc, x):
-        return acc + x
-
-    def zeros_like(self, x):
-        return self._zero
 
     def number(self, x):
         """A ball around an int, Fraction or exact decimal string (exact when representable)."""

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import mpmath
 from mpmath import libmp
+from ._plain import PlainScalar
 
 
-class MPBackend:
+class MPBackend(PlainScalar):
     """Primitives of :mod:`rntk_sym.recursions` in mpmath at ``prec`` bits."""
 
     def __init__(self, prec: int):
@@ -18,28 +19,12 @@ class MPBackend:
         self.prec = prec
         self.pi = +self.mp.pi
         self.one = self.mp.one
+        self.zero = self.mp.zero
         self.sqrt = self.mp.sqrt
         self.atan2 = self.mp.atan2
         self.abs = abs
         self._tiny = self.mp.ldexp(1, -prec - 4)
 
-    @staticmethod
-    def where(cond, x, y):
-        return x if cond else y
-
-    # The state is held plainly: guard digits cover the rounding of L additions.
-    @staticmethod
-    def accumulator(x):
-        return x
-
-    lead = total = accumulator
-
-    @staticmethod
-    def add(acc, x):
-        return acc + x
-
-    def zeros_like(self, x):
-        return self.mp.zero
 
     def number(self, x):
         """An exact decimal string, int or float as an mpf rounded once to this precision."""
