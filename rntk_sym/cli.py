@@ -181,7 +181,10 @@ from . import plots as _plots  # noqa: E402
 PARSERS.append(_plots.add_cli)
 COMMANDS["plot"] = (_plots.run, _plots.show)
 
+from proofs_check import report as _verify  # noqa: E402  (the checks of the seeds' claims)
 
+PARSERS.append(_verify.add_cli)
+COMMANDS["verify"] = (_verify.run, _verify.show)
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,1 @@
+"""Every claim of the seed papers checked numerically or symbolically (``rntk verify``)."""
