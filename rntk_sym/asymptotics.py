@@ -68,9 +68,9 @@ def _backend(ctx) -> MPBackend:
     return MPBackend(ctx.prec)
 
 
-def exact(rho, L: int, w, c: int, digits: int = 40, *, ctx=None, theta0=None, l0: int = 0):
+def exact(rho, L: int, w, c: int, digits: int = 40, *, ctx=None, theta0=None, l0: int = 0, T0=None):
     """Exact ``(theta_L, T_L)`` by ``L - l0`` steps of :func:`rntk_sym.recursions.run` from
-    ``theta0`` (default ``arccos rho``) and ``T = 0``. Returns mpf values of ``ctx``."""
+    ``theta0`` (default ``arccos rho``) and ``T0`` (default 0). Returns mpf values of ``ctx``."""
     if ctx is None:
         ctx = _ctx(digits + 2 * len(str(L)) + 10)
     be = _backend(ctx)
@@ -80,7 +80,7 @@ def exact(rho, L: int, w, c: int, digits: int = 40, *, ctx=None, theta0=None, l0
     else:
         th = _num(ctx, theta0)
         u, v = 2 * ctx.sin(th / 2) ** 2, 2 * ctx.cos(th / 2) ** 2
-    u, v, T = run(be, Block(_num(ctx, w), c), u, v, L - l0)
+    u, v, T = run(be, Block(_num(ctx, w), c), u, v, L - l0, T=None if T0 is None else _num(ctx, T0))
     return ctx.mpf(2 * be.atan2(be.sqrt(u), be.sqrt(v))), ctx.mpf(T)
 
 
@@ -230,26 +230,30 @@ def fixed_step_coefficients(w, c: int, K):
     return {"log/L": C / 4, "1/L": B1, "log/L^2": C * C / 4, "1/L^2": B2}
 
 
-def fixed_step_value(w, c: int, rho, L: int, digits: int = 30, *, n: int = 14, K=None):
-    """Skip-ahead value ``Omegabar_L ~ G(theta_L)/L`` with ``Phi(theta_L) = L + K`` (sec. 3.5).
-
-    Error ``O(L^-4 log L)`` (the theta^3 homogeneous / resonant part of T is dropped).
-    """
-    w = Fraction(w) if not isinstance(w, Fraction) else w
-    ctx, f, A, C, d, g = _fixed_step_series(w, c, n, digits + 15)
-    if K is None:
-        K, _ = fixed_step_constant(w, c, rho, digits, n=n)
-    target = K + L
+def _fatou_theta(ctx, A, C, d, target):
+    """``theta`` with ``Phi(theta) = target`` (Newton from ``A / target``)."""
     th = A / target
     for _ in range(200):
         F = _phi(ctx, th, A, C, d) - target
         dF = -A / th ** 2 + C / th + sum(k * dk * th ** (k - 1) for k, dk in d.items())
         new = th - F / dF
         if abs(new - th) <= abs(th) * ctx.ldexp(1, -ctx.prec + 4):
-            th = new
-            break
+            return new
         th = new
-    return _G(th, g) / L
+    return th
+
+
+def fixed_step_value(w, c: int, rho, L: int, digits: int = 30, *, n: int = 14, K=None):
+    """Skip-ahead value ``Omegabar_L ~ G(theta_L)/L`` with ``Phi(theta_L) = L + K`` (sec. 3.5).
+
+    Error ``O(L^-4 log L)`` (the theta^3 homogeneous / resonant part of T is dropped; see
+    :func:`_fixed_step_skip` for the corrected value).
+    """
+    w = Fraction(w) if not isinstance(w, Fraction) else w
+    ctx, f, A, C, d, g = _fixed_step_series(w, c, n, digits + 15)
+    if K is None:
+        K, _ = fixed_step_constant(w, c, rho, digits, n=n)
+    return _G(_fatou_theta(ctx, A, C, d, K + L), g) / L
 
 
 # --------------------------------------------------------------------------------------------------
@@ -669,26 +673,44 @@ def large_tau_coefficient(rho, digits: int = 12):
 
 # Skip-ahead (issue 6): a value at depth L without L steps. -------------------------------------------
 
-FIXED_STEP_CHECK = (1000, 2000)  # depths where the fixed-step formula is compared with the recursion
+FIXED_STEP_FIT = (1000, 2000, 4000, 8000, 16000)  # depths where T - G(theta) is measured (sec. 3.5)
+FIXED_STEP_CHECK = 32000  # and where the fitted correction is checked
+_HOM_TERMS = ((3, 0), (3, 1), (4, 0), (4, 1), (4, 2))  # theta^k log^j theta: resonant theta^3, next order
 TAU_MAX = 64  # small-step extrapolation is used for total times tau = L w up to this
 
 
 def _fixed_step_skip(st: Setting, r: Fraction, L: int, digits: int):
-    """``Omegabar_L`` from the orbit constant and the formal solution (sec. 3.5), with an error bound
-    ``e(L) = 4 max_i |e_i| (L_i / L)^4 log L / log L_i`` from the measured errors ``e_i`` of the same
-    formula at ``L_i`` in FIXED_STEP_CHECK (the dropped terms are O(log L / L^4), sec. 3.5)."""
+    """``Omegabar_L = (G(theta_L) + E(theta_L)) / L``, ``Phi(theta_L) = L + K`` (sec. 3.5).
+
+    ``E = T - G`` solves the homogeneous equation up to the truncation of ``G``; its leading terms
+    ``theta^3 (kappa_3 + mu_3 log theta) + theta^4 (kappa_4 + mu_4 log theta)`` are fitted to the exact
+    recursion on two windows of depths (FIXED_STEP_FIT and the same shifted to FIXED_STEP_CHECK); the
+    value uses the deeper window. Reported error: 3 times the two windows' disagreement at theta_L
+    (the fit's extrapolation error, measured where it is used), plus the orbit constant's error.
+    """
     K, Kerr = fixed_step_constant(st.w, st.c, r, digits + 5)
-    ctx = K.context
-    errs = []
-    for Li in FIXED_STEP_CHECK:
-        approx = fixed_step_value(st.w, st.c, r, Li, digits + 5, K=K)
-        _, T = exact(r, Li, st.w, st.c, ctx=ctx)
-        errs.append((Li, abs(approx - T / Li)))
-    value = fixed_step_value(st.w, st.c, r, L, digits + 5, K=K)
-    lg = ctx.log(L)
-    err = max(4 * e * (ctx.mpf(Li) / L) ** 4 * lg / ctx.log(Li) for Li, e in errs) + Kerr / (4 * L)
-    form = (f"asymptotic: fixed-step orbit (Fatou coordinate, K = {mpmath.nstr(K, 12)}); error scaled "
-            f"as log L / L^4 from the measured error at L = {FIXED_STEP_CHECK}")
+    ctx, f, A, C, d, g = _fixed_step_series(st.w, st.c, 14, digits + 20)
+    K = ctx.mpf(K)
+    pts, th, T, l = [], None, None, 0
+    for li in FIXED_STEP_FIT + (FIXED_STEP_CHECK,):  # one exact run, checkpointed
+        th, T = exact(r, li, st.w, st.c, ctx=ctx, theta0=th, l0=l, T0=T)
+        l = li
+        pts.append((th, T - _G(th, g)))
+
+    def basis(t):
+        return [t ** k * ctx.log(t) ** j for k, j in _HOM_TERMS]
+
+    def correction(rows):
+        co = ctx.lu_solve(ctx.matrix([basis(t) for t, _ in rows]), ctx.matrix([e for _, e in rows]))
+        return lambda t: sum(c_ * b for c_, b in zip(co, basis(t)))
+
+    th_L = _fatou_theta(ctx, A, C, d, K + L)
+    deep, shallow = correction(pts[1:]), correction(pts[:-1])  # two windows of the exact orbit
+    value = (_G(th_L, g) + deep(th_L)) / L
+    # the windows' disagreement at theta_L itself measures the extrapolation error of the fit
+    err = (3 * abs(deep(th_L) - shallow(th_L)) + ctx.ldexp(1, -ctx.prec + 8)) / L + Kerr / (4 * L)
+    form = (f"asymptotic: fixed-step orbit (Fatou coordinate, K = {mpmath.nstr(K, 12)}) + resonant "
+            f"theta^3, theta^4 terms fitted to the recursion at L = {FIXED_STEP_FIT + (FIXED_STEP_CHECK,)}")
     return value, err, form
 
 
@@ -713,7 +735,7 @@ def skip_ahead(arch: str, rho, L: int, *, gamma=None, alpha=None, beta=None, dig
     if r == 1:
         return ctx.mpf(1), ctx.mpf(0), "exact: diagonal"
     if st.regime == "fixed-step":
-        if L <= 4 * max(FIXED_STEP_CHECK):
+        if L <= 4 * FIXED_STEP_CHECK:
             return None
         return _fixed_step_skip(st, r, L, digits)
     if float(L * st.w_at(_ctx(20), L)) <= TAU_MAX and L >= 64:

@@ -82,14 +82,14 @@ def relu_increments(ctx, blk: Block, u, v, T):
 
 
 def run(ctx, blk: Block, u, v, depth: int, progress: Callable[[int], None] | None = None,
-        every: int = 1 << 16):
-    """Apply ``depth`` layers to ``(u, v)`` from ``T = 0``; return ``(u_L, v_L, T_L)``.
+        every: int = 1 << 16, T=None):
+    """Apply ``depth`` layers to ``(u, v, T)`` (default ``T = 0``); return ``(u_L, v_L, T_L)``.
 
     O(1) memory in ``depth``. The context keeps the state in accumulators (``ctx.accumulator``,
     ``ctx.lead``, ``ctx.add``, ``ctx.total``; compensated in float64). ``progress(l)`` is called every
     ``every`` layers when given.
     """
-    acc = [ctx.accumulator(u), ctx.accumulator(v), ctx.accumulator(ctx.zeros_like(u))]
+    acc = [ctx.accumulator(u), ctx.accumulator(v), ctx.accumulator(ctx.zeros_like(u) if T is None else T)]
     lead, add = ctx.lead, ctx.add
     for done in range(0, depth, every):
         for _ in range(min(every, depth - done)):
