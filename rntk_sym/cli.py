@@ -152,7 +152,9 @@ def _cmd_rate(args) -> dict:
     asy, kw = _limit_args(args)
     ex = asy.expansion(args.arch, args.rho, **kw)
     d = kw["digits"]
-    terms = [{"coefficient": _nstr(t.coefficient, d), "error": _nstr(t.error, 3), "power": str(t.power),
+    terms = [{"coefficient": _nstr(t.coefficient, d), "error": _nstr(t.error, 3),
+              "power": int(t.power) if t.power.denominator == 1 else float(t.power),
+              "power_exact": str(t.power),
               "log_power": t.log_power, "exact": t.exact} for t in ex.terms]
     return {"arch": args.arch, "rho": args.rho, "limit": _limit_json(ex.limit, d), "form": ex.form,
             "remainder": ex.remainder, "terms": terms}

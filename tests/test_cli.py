@@ -96,3 +96,38 @@ def test_cli_depth_1e15_by_skip_ahead(capsys, arch):
 def test_api_bad_input(call, name):
     with pytest.raises(ValueError, match=f"^{name}:"):
         call()
+
+
+def test_cli_limit_json_contract(capsys):
+    # DESIGN.md: limit --json = {"value", "error", "regime"}; gamma = 1 limit is Omegabar_1 (MATH.md sec. 3)
+    code, out, _ = run(capsys, ["limit", "--arch", "resnet", "--rho", "0.5", "--json", "--digits", "20"])
+    res = json.loads(out)
+    assert code == 0 and {"value", "error", "regime"} <= set(res)
+    import mpmath
+    import seed_formulas as seed
+    with mpmath.workdps(30):
+        r = mpmath.mpf("0.5")
+        ref = (seed.shat(r) + r * seed.shatp(r)) / 2
+        assert abs(mpmath.mpf(res["value"]) - ref) < 1e-19
+
+
+def test_cli_rate_json_contract(capsys):
+    # DESIGN.md: rate --json = {"limit", "form", "terms": [{"coefficient", "power", "log_power", "exact"}]}
+    code, out, _ = run(capsys, ["rate", "--arch", "ffnet", "--rho", "0.5", "--json", "--digits", "12"])
+    res = json.loads(out)
+    assert code == 0 and {"limit", "form", "terms"} <= set(res)
+    lead = res["terms"][0]
+    assert {"coefficient", "power", "log_power", "exact"} <= set(lead)
+    assert isinstance(lead["coefficient"], str) and lead["power"] == 1 and lead["log_power"] == 1
+    assert lead["exact"] == "3/8" and abs(float(lead["coefficient"]) - 0.375) < 1e-12
+
+
+@pytest.mark.parametrize("argv,name", [
+    (["limit", "--arch", "resnet", "--rho", "0.5", "--beta", "1", "--gamma", "1"], "beta"),
+    (["limit", "--arch", "ffnet", "--rho", "2"], "rho"),
+    (["rate", "--arch", "resnet", "--rho", "0.5", "--alpha", "-1"], "alpha"),
+    (["rate", "--arch", "resnet", "--rho", "0.5", "--digits", "0"], "digits"),
+])
+def test_cli_limit_rate_bad_input(capsys, argv, name):
+    code, out, err = run(capsys, argv)
+    assert code == 2 and out == "" and name in err and len(err.strip().splitlines()) == 1
