@@ -83,3 +83,18 @@ def forward_loop(arch, rho, L, alpha=None):
             T = T * (1 + a2 * sp_) / (1 + a2) + (s + r * sp_) / 2
             r = (r + a2 * s) / (1 + a2)
     return T / L, r
+
+
+def shat_np(r):
+    """The seed's shat in float64 numpy (arrays; clipped to [-1, 1])."""
+    import numpy as np
+
+    r = np.clip(r, -1.0, 1.0)
+    return (np.sqrt(1 - r * r) + (np.pi - np.arccos(r)) * r) / np.pi
+
+
+def shatp_np(r):
+    import numpy as np
+
+    r = np.clip(r, -1.0, 1.0)
+    return (np.pi - np.arccos(r)) / np.pi

@@ -26,14 +26,7 @@ from rntk_sym.empirical import (
 
 # ----------------------------------------------------------------------------- reference (MATH.md)
 
-def shat(r):
-    r = np.clip(r, -1.0, 1.0)
-    return (np.sqrt(1 - r * r) + (np.pi - np.arccos(r)) * r) / np.pi
-
-
-def shatp(r):
-    r = np.clip(r, -1.0, 1.0)
-    return (np.pi - np.arccos(r)) / np.pi
+from seed_formulas import shat_np as shat, shatp_np as shatp  # noqa: E402  (MATH.md section 1)
 
 
 def ref_ffnet(rho, L):
