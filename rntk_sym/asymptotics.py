@@ -425,11 +425,24 @@ def continuum_kernel(rho, tau, digits: int = 30):
     """``S(tau) / tau``: the continuum normalized NTK at total time ``tau`` (sec. 6.1), where
     ``d rho/dt = shat(rho) - rho``, ``dS/dt = -(theta/pi) S + (shat + rho shatp)/2``, ``S(0) = 0``.
 
-    This is the depth limit of the ResNet with ``alpha^2 ~ tau / L``. Computed as the continuum limit
-    of the exact recursion by :func:`euler_extrapolation`. Returns ``(value, error, form)``.
+    This is the depth limit of the ResNet with ``alpha^2 ~ tau / L``. For ``rho >= -0.9``: the
+    continuum limit of the exact recursion (:func:`euler_extrapolation`). Near ``rho = -1``, where
+    ``shat`` is not smooth in ``rho`` and that extrapolation converges slowly, the ODE in the angle
+    (:func:`continuum_theta_ode`, analytic at ``theta = pi``) is solved for ``t(theta) = tau`` at two
+    precisions. Returns ``(value, error, form)``.
     """
+    r = inputs.rho_exact(rho)
+    if r < Fraction(-9, 10):
+        vals = []
+        for extra in (10, 20):
+            ctx, th0, sol = continuum_theta_ode(r, digits + extra)
+            t = _num(ctx, tau)
+            x = ctx.findroot(lambda x: sol(x)[0] - t, th0 / 2, solver="secant")
+            vals.append(sol(x)[1] / t)
+        return vals[1], 2 * abs(vals[1] - vals[0]) + ctx.mpf(10) ** (-digits - 5), \
+            "continuum ODE in the angle (mpmath.odefun), t(theta) = tau by the secant method, two precisions"
     n0 = max(32, 2 ** math.ceil(math.log2(8 * float(tau) + 1)))
-    v, e, m = euler_extrapolation(rho, _continuum_sequence(rho, tau), digits, n0=n0)
+    v, e, m = euler_extrapolation(r, _continuum_sequence(r, tau), digits, n0=n0)
     return v, e, f"continuum limit of the recursion: polynomial extrapolation in 1/n, {m} levels from n = {n0}"
 
 

@@ -198,3 +198,13 @@ def test_rho_minus_one_expansion(gamma):
     v = rntk_sym.ntk("resnet", -1.0, L, gamma=float(gamma))
     pred = t.coefficient * mpmath.mpf(L) ** (-mpmath.mpf(t.power.numerator) / t.power.denominator)
     assert abs(v - pred) < 0.05 * abs(pred)
+
+
+def test_continuum_kernel_near_minus_one_two_routes():
+    # rho = -1: the angle ODE (analytic at theta = pi) against the slowly converging extrapolation of
+    # the exact recursion (sec. 6.2), which is accurate to ~1e-9 there
+    v, e, form = A.continuum_kernel("-1", 1, 30)
+    assert "angle" in form and e < 1e-30
+    seq = A._continuum_sequence("-1", 1)
+    w, ew, _ = A.euler_extrapolation("-1", seq, 12)
+    assert abs(v - w) < 2 * ew + 1e-12
