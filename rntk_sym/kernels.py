@@ -48,9 +48,13 @@ class KernelValue:
         return mpmath.nstr(self.value, self.digits, strip_zeros=False, min_fixed=-5, max_fixed=self.digits + 1)
 
     def decimal_error(self) -> mpmath.mpf:
-        """Bound on the error of :meth:`decimal`: ``error`` plus its rounding."""
+        """Bound on the error of :meth:`decimal`: ``error`` plus half a unit in its last digit (not
+        by parsing the decimal back: Python refuses int conversions of more than 4300 digits)."""
         ctx = self.value.context
-        return self.error + abs(ctx.mpf(self.decimal()) - self.value)
+        if not self.value:
+            return self.error
+        exponent = ctx.floor(ctx.log10(abs(self.value)))
+        return self.error + ctx.mpf(10) ** (exponent - self.digits + 1) / 2
 
     def __float__(self) -> float:
         return float(self.value)

@@ -131,3 +131,10 @@ def test_cli_rate_json_contract(capsys):
 def test_cli_limit_rate_bad_input(capsys, argv, name):
     code, out, err = run(capsys, argv)
     assert code == 2 and out == "" and name in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_max_digits(capsys):
+    # digits = 10000 (the allowed maximum) must not trip Python's 4300-digit int conversion limit
+    code, out, err = run(capsys, GOOD[:-1] + ["3", "--digits", "10000", "--json"])
+    res = json.loads(out)
+    assert code == 0 and len(res["value"].lstrip("0.")) >= 9999 and float(res["error"]) < 1e-9999
