@@ -756,6 +756,22 @@ def skip_ahead(arch: str, rho, L: int, *, gamma=None, alpha=None, beta=None, dig
     return None
 
 
+def leading_rate(arch: str, rho, *, gamma=None, alpha=None, beta=None) -> str:
+    """The derived form of the leading term of ``Omegabar_L - limit`` (docs/asymptotics.md), in words."""
+    st = setting(arch, gamma, alpha, beta)
+    r = inputs.rho_exact(rho)
+    if r == 1:
+        return "0 (diagonal)"
+    if st.regime == "fixed-step":
+        return "L^-1 log L"
+    if st.regime == "continuum":
+        return "L^-1"
+    g = st.gamma
+    if st.regime == "small-tau":
+        return f"L^-({(2 * g - 1) / 2})" if r == -1 else f"L^-({2 * g - 1})"
+    return f"L^-({1 - 2 * g})"
+
+
 def degeneration_time(rho, fraction=HALF, digits: int = 8):
     """``tau_*``: the total time ``tau = L w`` at which the continuum kernel has moved ``fraction`` of
     the way from the one-hidden-layer value ``Omegabar_1(rho)`` to the degenerate 1/4 (sec. 7.2).

@@ -17,7 +17,9 @@ or with ``digits`` significant digits (one run per point).
   settles on neither, ``"other"`` when it does not settle (or the depths are too few, or the two
   limits coincide at this rho), ``"diagonal"`` at rho = 1; and a rate from
   :func:`rntk_sym.rates.fit_rate` of ``|value(L) - limit|``. The labels are read from finite depths:
-  a slow regime can show as "other" or "borderline" until L is large enough.
+  a slow regime can show as "other" or "borderline" until L is large enough; beside them each series
+  carries what is derived (``derived_regime``, ``derived_limit``, ``derived_rate``;
+  :mod:`rntk_sym.asymptotics`), so a sweep shows where the data have not yet reached the theory.
 """
 from __future__ import annotations
 
@@ -294,6 +296,17 @@ def omegabar_1(ctx, rho):
     return (shat + rho * shatp) / 2
 
 
+def derived(g: Grid, scale, rho: str) -> dict:
+    """What docs/asymptotics.md derives for this series: regime, depth limit (12 digits) and the form
+    of the leading correction, to set beside the empirical classification below."""
+    from . import asymptotics
+
+    kw = {} if scale[0] == "none" else {scale[0]: _exact(scale[1])}
+    lim = asymptotics.limit(g.arch, _exact(rho), digits=12, **kw)
+    return {"derived_regime": lim.kind, "derived_limit": mpmath.nstr(lim.value, 12),
+            "derived_rate": asymptotics.leading_rate(g.arch, _exact(rho), **kw)}
+
+
 def classify(g: Grid, scale, rho: str, rows: list[dict]) -> dict:
     """Regime, limit and fitted rate of one series ``value(L)`` over the grid's depths (see module doc)."""
     ctx = mpmath.MPContext()
@@ -305,7 +318,8 @@ def classify(g: Grid, scale, rho: str, rows: list[dict]) -> dict:
     noise = ctx.mpf("1e-12") if g.digits is None else ctx.mpf(10) ** (3 - g.digits)
     out = {"arch": g.arch, "scale": scale[0], "scale_value": scale[1], "rho": rho, "regime": "other",
            "limit": None, "limit_name": None, "last_value": rows[-1]["value"], "distance": None,
-           "rate": None, "p": None, "q": None, "c": None, "rate_residual": None, "note": ""}
+           "rate": None, "p": None, "q": None, "c": None, "rate_residual": None, "note": "",
+           **derived(g, scale, rho)}
     if r == 1:
         out.update(regime="diagonal", limit="1", limit_name="1 (diagonal)", note="Omegabar_L(x, x) = 1 for every L")
         return out
@@ -347,7 +361,8 @@ def classify(g: Grid, scale, rho: str, rows: list[dict]) -> dict:
 
 POINT_FIELDS = ["arch", "scale", "scale_value", "rho", "depth", "digits", "value", "error"]
 SERIES_FIELDS = ["arch", "scale", "scale_value", "rho", "regime", "limit", "limit_name", "last_value",
-                 "distance", "rate", "p", "q", "c", "rate_residual", "note"]
+                 "distance", "rate", "p", "q", "c", "rate_residual", "note", "derived_regime", "derived_limit",
+                 "derived_rate"]
 
 
 def write(result: dict, out) -> dict:
@@ -447,11 +462,15 @@ def run(args) -> dict:
 
 
 def show(res: dict) -> None:
-    """Text summary of ``rntk explore``."""
+    """Text summary of ``rntk explore``: the classification read from the data, then what is derived."""
     print(f"explore: {res['points']} points ({res['computed']} computed, {res['cached']} from cache), "
           f"{res['seconds']} s; files in {res['out']}/")
-    print(f"  {'scale':<14} {'rho':>8}  {'regime':<17} {'limit':<20} rate")
+    print(f"  {'scale':<12} {'rho':>6}  {'from the data: regime':<22} {'limit':<14} {'rate':<24}"
+          f"| derived: limit, leading rate")
     for s in res["series"]:
         scale = "-" if s["scale"] == "none" else f"{s['scale']}={s['scale_value']}"
-        lim = s["limit"] if s["limit"] is not None else "?"
-        print(f"  {scale:<14} {s['rho']:>8}  {s['regime']:<17} {lim:<20} {s['rate'] or s['note']}")
+        lim = s["limit"][:12] if s["limit"] is not None else "?"
+        rate = s["rate"] or s["note"]
+        rate = rate if len(rate) <= 24 else rate[:21] + "..."
+        print(f"  {scale:<12} {s['rho']:>6}  {s['regime']:<22} {lim:<14} {rate:<24}"
+              f"| {s['derived_limit'][:12]}, {s['derived_rate']}")

@@ -208,3 +208,16 @@ def test_continuum_kernel_near_minus_one_two_routes():
     seq = A._continuum_sequence("-1", 1)
     w, ew, _ = A.euler_extrapolation("-1", seq, 12)
     assert abs(v - w) < 2 * ew + 1e-12
+
+
+def test_leading_rate_forms_match_expansions():
+    # the words of leading_rate agree with the leading term of expansion() in each regime
+    for kw, form in [({"arch": "ffnet"}, "L^-1 log L"), ({"arch": "resnet", "gamma": "0.75"}, "L^-(1/2)"),
+                     ({"arch": "resnet", "gamma": "0.5"}, "L^-1"), ({"arch": "resnet", "gamma": "0.25"}, "L^-(1/2)")]:
+        arch = kw.pop("arch")
+        assert A.leading_rate(arch, "0.5", **kw) == form
+    t = A.expansion("resnet", "0.5", gamma="0.75", digits=10).terms[0]
+    assert (t.power, t.log_power) == (Fraction(1, 2), 0)
+    t = A.expansion("ffnet", "0.5", digits=10).terms[0]
+    assert (t.power, t.log_power) == (1, 1)
+    assert A.leading_rate("resnet", "-1", gamma=1) == "L^-(1/2)"  # sec. 5.1

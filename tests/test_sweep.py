@@ -161,3 +161,13 @@ def test_cli_json_files_and_resume(capsys, tmp_path):
 def test_depth_range():
     assert sw.depth_range("10:1e5:5") == [10, 100, 1000, 10000, 100000]
     assert sw.depth_range("1:3:10") == [1, 2, 3]
+
+
+def test_series_carry_the_derived_limit():
+    # explore sets what docs/asymptotics.md derives beside what the data show; where the data settle
+    # (gamma = 1, rho = 0.5: one-hidden-layer) the two limits agree
+    from rntk_sym import sweep as S
+    res = S.sweep("resnet", gammas=["1"], rhos=["0.5"], depths=[10, 100, 1000, 10000], workers=1)
+    (s,) = res["series"]
+    assert s["regime"] == "one-hidden-layer" and s["derived_rate"] == "L^-(1)"
+    assert abs(float(s["limit"]) - float(s["derived_limit"])) < 1e-11
