@@ -451,6 +451,15 @@ def continuum_kernel(rho, tau, digits: int = 30):
 # --------------------------------------------------------------------------------------------------
 
 HALF = Fraction(1, 2)
+MAX_NUMERIC_DIGITS = 200  # limits and coefficients that are computed (not closed forms): beyond this
+# the extrapolations would run for hours; a clear error instead
+
+
+def _numeric_digits(digits: int, what: str) -> int:
+    if digits > MAX_NUMERIC_DIGITS:
+        raise ValueError(f"digits: the {what} is computed numerically, to at most {MAX_NUMERIC_DIGITS} digits; "
+                         f"got {digits}")
+    return digits
 Q_EXACT = "(sqrt(1 - rho**2) + 2*rho*(pi - acos(rho)))/(2*pi)"  # (shat + rho shatp)/2 = Omegabar_1
 
 
@@ -538,7 +547,7 @@ def limit(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int = 30
         q = _eval_rho(ctx, sp.sympify(Q_EXACT, locals={"rho": RHO}), _num(ctx, r))
         return Limit(q, ctx.mpf(10) ** (-digits - 5), st.regime, st.kind,
                      "closed form Omegabar_1 = (shat + rho shatp)/2 (docs/asymptotics.md sec. 5)", Q_EXACT)
-    v, e, form = continuum_kernel(r, st.beta_squared(), digits)
+    v, e, form = continuum_kernel(r, st.beta_squared(), _numeric_digits(digits, "continuum limit"))
     return Limit(v, e, st.regime, st.kind, form, None)
 
 
@@ -594,6 +603,7 @@ def expansion(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int 
     - large-tau (gamma in (0, 1/2)): the leading ``s_0(rho) L^-(1 - 2 gamma)`` (sec. 7), numerically.
     """
     st = setting(arch, gamma, alpha, beta)
+    digits = _numeric_digits(inputs.digits(digits), "expansion")
     lim = limit(arch, rho, gamma=gamma, alpha=alpha, beta=beta, digits=digits)
     r = inputs.rho_exact(rho)
     if r == 1:

@@ -11,7 +11,7 @@ import sys
 import time
 
 from . import conventions, inputs, sweep as _sweep
-from .kernels import METHODS, kernel as _kernel
+from .kernels import METHODS, kernel as _kernel, nstr
 from .progress import Progress
 
 MAX_RECURSION_SECONDS = 3600.0
@@ -96,9 +96,7 @@ def _cmd_kernel(args) -> dict:
 
 
 def _nstr(x, n):
-    import mpmath
-
-    return mpmath.nstr(x, n, min_fixed=-5, max_fixed=n + 1)
+    return nstr(x, n, min_fixed=-5, max_fixed=n + 1)
 
 
 def _print_kernel(res: dict) -> None:

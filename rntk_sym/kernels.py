@@ -12,8 +12,10 @@
 """
 from __future__ import annotations
 
+import contextlib
 import decimal
 import math
+import sys
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable
@@ -25,6 +27,35 @@ from .backends import NUMPY, SCALAR, MPBackend
 from .recursions import ffnet_block, resnet_block, run
 
 LOG2_10 = math.log2(10)
+
+
+@contextlib.contextmanager
+def long_int_strings(digits: int):
+    """Allow int <-> decimal string conversions of ``digits`` (+ margin) digits inside the block.
+
+    Python caps them at 4300 digits by default (``sys.set_int_max_str_digits``); mpmath's pure-Python
+    backend converts mantissas through strings, so 10000-digit values need the cap raised. Restored on exit.
+    """
+    get = getattr(sys, "get_int_max_str_digits", None)
+    old = get() if get else 0
+    if not get or old == 0 or old >= digits + 100:
+        yield
+        return
+    sys.set_int_max_str_digits(digits + 100)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(old)
+
+
+def nstr(x, n: int, **kwargs) -> str:
+    """``mpmath.nstr(x, n)`` that works for any precision of ``x``: ``x`` is first rounded to n + 5
+    digits in a private context (mpmath's pure-Python backend would otherwise turn the whole mantissa
+    into a decimal string), inside :func:`long_int_strings`."""
+    ctx = mpmath.MPContext()
+    ctx.prec = math.ceil((n + 5) * LOG2_10) + 8
+    with long_int_strings(n):
+        return mpmath.nstr(ctx.mpf(x), n, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -45,7 +76,7 @@ class KernelValue:
 
     def decimal(self) -> str:
         """``value`` rounded to ``digits`` significant digits."""
-        return mpmath.nstr(self.value, self.digits, strip_zeros=False, min_fixed=-5, max_fixed=self.digits + 1)
+        return nstr(self.value, self.digits, strip_zeros=False, min_fixed=-5, max_fixed=self.digits + 1)
 
     def decimal_error(self) -> mpmath.mpf:
         """Bound on the error of :meth:`decimal`: ``error`` plus half a unit in its last digit (not
@@ -60,7 +91,7 @@ class KernelValue:
         return float(self.value)
 
     def __str__(self) -> str:
-        return f"{self.decimal()} +/- {mpmath.nstr(self.decimal_error(), 2)}"
+        return f"{self.decimal()} +/- {nstr(self.decimal_error(), 2)}"
 
 
 def _alpha2(ctx, scale: inputs.Scaling, depth: int):
@@ -250,7 +281,8 @@ def _ball_recursion(arch, kernel_name, rho: Fraction, depth, scale, digits, prog
     mp.prec = prec + 64  # the midpoint's mantissa has at most ~prec bits: held exactly
     value = mp.mpf(mid.numerator) / mid.denominator
     error = mp.mpf(rad.numerator) / rad.denominator
-    interval = (_outward(mid - rad, digits + 3, up=False), _outward(mid + rad, digits + 3, up=True))
+    with long_int_strings(digits):
+        interval = (_outward(mid - rad, digits + 3, up=False), _outward(mid + rad, digits + 3, up=True))
     alpha = None if scale is None else mp.sqrt(_alpha2(MPBackend(mp.prec), scale, depth))
     return KernelValue(value, error, digits, method, f"certified: arb ball radius ({prec} bits)", alpha, interval)
 

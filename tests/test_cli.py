@@ -139,3 +139,10 @@ def test_cli_max_digits(capsys):
     res = json.loads(out)
     assert code == 0 and len(res["value"].lstrip("0.")) >= 9999
     assert res["error"].endswith(("e-10000", "e-10001", "e-10002"))  # below float range: read the exponent
+
+
+@pytest.mark.parametrize("argv", [["rate", "--arch", "ffnet", "--rho", "0.5", "--digits", "500"],
+                                  ["limit", "--arch", "resnet", "--rho", "0.5", "--gamma", "0.5", "--digits", "500"]])
+def test_cli_numeric_asymptotics_refuse_absurd_digits(capsys, argv):
+    code, out, err = run(capsys, argv)
+    assert code == 2 and "digits" in err and len(err.strip().splitlines()) == 1
