@@ -121,7 +121,7 @@ def table(L: int, N: int) -> None:
                  mpmath.mpf(vals[np.argmin(abs(rhos - 0.3))]), f"L = {Lb}, per (rho, step)"))
 
     print(f"FFNet NTK, rho = 0.3, L = {L}, {DIGITS} digits asked; mpmath backend {mpmath.libmp.BACKEND}")
-    print(f"| candidate | us per (rho, step) | ratio plain / candidate | digits correct | notes |")
+    print("| candidate | us per (rho, step) | ratio plain / candidate | digits correct | notes |")
     print("|---|---|---|---|---|")
     per_plain = t_plain / L
     for name, sec, steps, val, note in rows:

@@ -60,7 +60,7 @@ def check(quick: bool = True, *, analytic=analytic_gram, seeds=None, progress=No
                      f"error vs L (m={m_fixed})": dict(zip(map(str, depths), e_L)), "exponent in L": pL,
                      "theorem's implied exponents (m, L)": [-0.25, bound_L],
                      "theorem's width requirement": ("m >= C L^6 eps^-4 log(L/delta)" if arch == "ffnet"
-                                                     else f"m >= C eps^-4 L^(2-2 gamma) log(320 (L^2+1)/delta)")}
+                                                     else "m >= C eps^-4 L^(2-2 gamma) log(320 (L^2+1)/delta)")}
         if not -0.8 <= pm <= -0.25:
             failed.append(f"{name}: error ~ m^{pm:.3g}, not decaying like m^-1/2 (theorems: at least m^-1/4)")
         if pL > bound_L + 0.3:

@@ -3,7 +3,6 @@
 endpoint rho = -1 is the subject of :mod:`proofs_check.resnet_thm7_endpoint`."""
 from __future__ import annotations
 
-import math
 import time
 
 from rntk_sym import asymptotics

@@ -2,7 +2,6 @@
 kernel Omegabar_1 = (shat + rho shatp)/2 (Theorem 7 of seed 002 is gamma = 1)."""
 from __future__ import annotations
 
-import math
 import time
 
 from rntk_sym import asymptotics

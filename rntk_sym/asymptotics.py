@@ -635,7 +635,7 @@ def expansion(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int 
     s0, e0, form = large_tau_coefficient(r, digits=min(digits, 12))
     g = st.gamma
     return Expansion(lim, [Term(s0, e0, 1 - 2 * g, 0, None)],
-                     f"L^-(1 - 2 gamma) log L / tau + L^-(2 gamma)", form)
+                     "L^-(1 - 2 gamma) log L / tau + L^-(2 gamma)", form)
 
 
 def continuum_theta_ode(rho, digits: int):

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sympy as sp
-
 from .duals import s3_taylor_coefficients
 
 TARGET = Path(__file__).with_name("backends") / "_generated.py"

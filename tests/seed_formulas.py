@@ -98,3 +98,20 @@ def shatp_np(r):
 
     r = np.clip(r, -1.0, 1.0)
     return (np.pi - np.arccos(r)) / np.pi
+
+
+def ffnet_sum_of_products_np(rho, L):
+    """float64 numpy version of :func:`ffnet_ntk_sum_of_products`: ``(K_L, Omega_L)``, unnormalized
+    (MATH.md section 2: K_0 = rho, K_l = shat(K_{l-1}), Omega_L = sum_l K_{l-1} prod_{i>=l} shatp(K_{i-1}))."""
+    import numpy as np
+
+    K = [np.asarray(rho, dtype=float)]
+    for _ in range(L):
+        K.append(shat_np(K[-1]))
+    omega = 0.0
+    for l in range(1, L + 1):
+        prod = 1.0
+        for i in range(l, L + 1):
+            prod = prod * shatp_np(K[i - 1])
+        omega = omega + K[l - 1] * prod
+    return K[L], omega

@@ -10,14 +10,12 @@ import numpy as np
 import pytest
 
 from rntk_sym.empirical import (
-    FFNet,
     ResNet,
     empirical_gp_kernel,
     empirical_kernels,
     empirical_ntk,
     gp_normalizer,
     make_network,
-    normalize_ntk,
     ntk_normalizer,
     resolve_alpha,
     train_resnet_gd,
@@ -26,21 +24,12 @@ from rntk_sym.empirical import (
 
 # ----------------------------------------------------------------------------- reference (MATH.md)
 
-from seed_formulas import shat_np as shat, shatp_np as shatp  # noqa: E402  (MATH.md section 1)
+from seed_formulas import ffnet_sum_of_products_np, shat_np as shat, shatp_np as shatp  # noqa: E402  (MATH.md 1-2)
 
 
 def ref_ffnet(rho, L):
     """MATH.md 2: K_0 = rho, K_l = Gamma(K_{l-1}); Omega_L = sum_l K_{l-1} prod_{i=l}^L Gamma'(K_{i-1})."""
-    K = [np.asarray(rho, dtype=float)]
-    for _ in range(L):
-        K.append(shat(K[-1]))
-    omega = 0.0
-    for l in range(1, L + 1):
-        prod = 1.0
-        for i in range(l, L + 1):
-            prod = prod * shatp(K[i - 1])
-        omega = omega + K[l - 1] * prod
-    return K[L], omega
+    return ffnet_sum_of_products_np(rho, L)
 
 
 def ref_resnet(rho, L, a):

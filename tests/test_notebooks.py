@@ -4,7 +4,6 @@ The notebooks assert their own claims (Theorems 6 and 7 of seed 002, the sharp r
 tau-collapse of seed 000's gamma question), so a wrong number fails the cell and this test.
 Needs the optional extra `notebooks` (nbclient, nbformat, ipykernel); skipped without it.
 """
-import os
 import pathlib
 
 import pytest

@@ -12,7 +12,7 @@ from contextlib import redirect_stdout
 import numpy as np
 import pytest
 
-from proofs_check import (empirical_ntk, ffnet_thm6, gram_gd, nonlearnability, report, resnet_divisor,
+from proofs_check import (empirical_ntk, ffnet_thm6, gram_gd, nonlearnability, resnet_divisor,
                           resnet_thm7, resnet_thm7_endpoint, seed000_degenerate, seed000_gamma_gt_half,
                           seed000_gamma_half, seed000_gamma_lt_half)
 from proofs_check.core import naive_kernel, package_kernel, relu_shat, relu_shatp

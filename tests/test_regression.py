@@ -27,7 +27,7 @@ from rntk_sym.regression import (
 )
 
 
-from seed_formulas import shat_np as shat, shatp_np as shatp  # noqa: E402  (MATH.md section 1)
+from seed_formulas import ffnet_sum_of_products_np, shat_np as shat, shatp_np as shatp  # noqa: E402  (MATH.md 1-2)
 
 
 def omegabar_1(rho):
@@ -38,16 +38,7 @@ def omegabar_1(rho):
 def ffnet_ntk_bar(L):
     """MATH.md 2: Omegabar_L = (1/L) sum_l K_{l-1} prod_{i=l}^L shatp(K_{i-1}), K_0 = rho, K_l = shat(K_{l-1})."""
     def k(rho):
-        K = [np.asarray(rho, dtype=float)]
-        for _ in range(L):
-            K.append(shat(K[-1]))
-        om = 0.0
-        for l in range(1, L + 1):
-            p = 1.0
-            for i in range(l, L + 1):
-                p = p * shatp(K[i - 1])
-            om = om + K[l - 1] * p
-        return om / L
+        return ffnet_sum_of_products_np(rho, L)[1] / L
     return k
 
 
@@ -267,12 +258,8 @@ def test_sklearn_precomputed_matches_if_installed():
     np.testing.assert_allclose(pred, mine, rtol=1e-8)
 
 
-def test_package_kernel_adapter_if_present():
-    """When rntk_sym.ntk exists, package_kernel('ffnet', L) equals the MATH.md 2 transcription."""
-    try:
-        from rntk_sym import ntk  # noqa: F401
-    except ImportError:
-        pytest.skip("rntk_sym.ntk not in the repo yet")
+def test_package_kernel_adapter():
+    """package_kernel("ffnet", L) equals the MATH.md 2 transcription."""
     rho = np.linspace(-1, 1, 21)
     np.testing.assert_allclose(package_kernel("ffnet", 3)(rho), ffnet_ntk_bar(3)(rho), rtol=1e-10)
 
