@@ -21,6 +21,7 @@ from fractions import Fraction
 from typing import Callable
 
 import mpmath
+import numpy as np
 
 from . import inputs
 from .backends import NUMPY, SCALAR, MPBackend
@@ -131,6 +132,8 @@ def step_seconds(digits: int | None, depth: int) -> float:
 
 METHODS = ("auto", "recursion", "asymptotic")
 AUTO_RECURSION_SECONDS = 5.0  # auto uses the exact recursion when it is estimated to take less
+REFUSE_SECONDS = 86400.0  # a recursion estimated to take longer than a day is refused (ValueError naming depth)
+FLOAT_SKIP_MAX_POINTS = 64  # float64 requests of at most this many rho may use the skip-ahead (~1 s each)
 
 
 def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha=None,
@@ -142,12 +145,14 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     ``arch="resnet"`` either ``gamma`` (alpha = L^-gamma, default gamma = 1) or a constant ``alpha``.
     Numbers may be exact decimal strings ("0.7" is 7/10 at any precision).
 
-    ``digits=None``: float64 by the recursion (array in, array out). ``digits=D``:
+    ``digits=None``: float64 (array in, array out) by the recursion; with ``method="auto"``, NTKs of
+    at most FLOAT_SKIP_MAX_POINTS values of rho at depths the recursion needs over
+    AUTO_RECURSION_SECONDS for come from the skip-ahead at 17 digits instead. ``digits=D``:
     :class:`KernelValue` with D correct significant digits and an error estimate. ``method``:
     ``"recursion"`` (exact, O(L) steps), ``"asymptotic"`` (skip-ahead, :func:`rntk_sym.asymptotics.skip_ahead`;
     NTK only), ``"auto"``: the recursion when it takes under AUTO_RECURSION_SECONDS, else the
     skip-ahead when its error bound reaches D digits, else the recursion. ``max_seconds``: refuse
-    (ValueError naming ``depth``) a recursion estimated to take longer. ``progress(steps_done)`` is
+    (ValueError naming ``depth``) a recursion estimated to take longer (default REFUSE_SECONDS). ``progress(steps_done)`` is
     called during long recursions (steps counted over both precisions).
 
     ``certified=True`` (needs ``digits`` and python-flint, the extra ``fast``): the exact recursion
@@ -158,6 +163,8 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     arch = inputs.choice("arch", arch, inputs.ARCHS)
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
     method = inputs.choice("method", method, METHODS)
+    if max_seconds is None:
+        max_seconds = REFUSE_SECONDS
     depth = inputs.depth(depth)
     scale = inputs.scaling(arch, gamma, alpha)
     digits = inputs.digits(digits)
@@ -167,6 +174,17 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
         if method == "asymptotic":
             raise ValueError("method: 'asymptotic' needs digits=D (it is a high-precision method)")
         r = inputs.rho_array(rho)
+        if kernel == "ntk" and method == "auto" and r.size <= FLOAT_SKIP_MAX_POINTS and \
+                depth * step_seconds(None, depth) > AUTO_RECURSION_SECONDS:
+            # deep float64 request: the skip-ahead at 17 digits, rounded, where a description applies
+            from . import asymptotics
+
+            res = [asymptotics.skip_ahead(arch, x, depth, gamma=gamma, alpha=alpha, digits=17) for x in r.flat]
+            if all(v is not None for v in res):
+                out = np.array([float(v[0]) for v in res]).reshape(r.shape)
+                return float(out) if r.ndim == 0 else out
+        if max_seconds is not None and depth * step_seconds(None, depth) * max(r.size, 1) ** 0.5 > max_seconds:
+            raise ValueError(f"depth: the float64 recursion at L = {depth} would take longer than {max_seconds} s")
         if r.ndim == 0:
             return float(_evaluate(SCALAR, arch, kernel, float(r), depth, scale, progress))
         return _evaluate(NUMPY, arch, kernel, r, depth, scale, progress)

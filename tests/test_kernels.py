@@ -216,3 +216,18 @@ def test_mpmath_two_precision_path_without_flint(monkeypatch, arch, kw, alpha, r
     ref = _ref(arch, "ntk", rho, 50, alpha)
     assert abs(got.value - ref) <= got.error + mpmath.mpf(10) ** -45
     assert abs(got.value - ref) <= mpmath.mpf(10) ** -39 * abs(ref)
+
+
+def test_float64_deep_uses_skip_ahead():
+    # float64 at L = 10^12: the skip-ahead (docs/asymptotics.md) rounded, equal to the 20-digit value
+    for arch, kw in [("ffnet", {}), ("resnet", {"gamma": "0.75"})]:
+        f = rntk_sym.ntk(arch, 0.5, 10 ** 12, **kw)
+        d = rntk_sym.ntk(arch, "0.5", 10 ** 12, digits=20, **kw)
+        assert abs(f - float(d.value)) <= 2e-16 and d.method == "asymptotic"
+
+
+def test_absurd_depth_without_skip_ahead_is_refused():
+    # 0 < gamma < 1/2 at huge depth has no skip-ahead (docs/asymptotics.md sec. 7): refuse, never hang
+    for digits in (None, 20):
+        with pytest.raises(ValueError, match="^depth"):
+            rntk_sym.ntk("resnet", "0.5", 10 ** 13, gamma="0.25", digits=digits)
