@@ -243,19 +243,6 @@ def _fatou_theta(ctx, A, C, d, target):
     return th
 
 
-def fixed_step_value(w, c: int, rho, L: int, digits: int = 30, *, n: int = 14, K=None):
-    """Skip-ahead value ``Omegabar_L ~ G(theta_L)/L`` with ``Phi(theta_L) = L + K`` (sec. 3.5).
-
-    Error ``O(L^-4 log L)`` (the theta^3 homogeneous / resonant part of T is dropped; see
-    :func:`_fixed_step_skip` for the corrected value).
-    """
-    w = Fraction(w) if not isinstance(w, Fraction) else w
-    ctx, f, A, C, d, g = _fixed_step_series(w, c, n, digits + 15)
-    if K is None:
-        K, _ = fixed_step_constant(w, c, rho, digits, n=n)
-    return _G(_fatou_theta(ctx, A, C, d, K + L), g) / L
-
-
 # --------------------------------------------------------------------------------------------------
 # 3. Small total time tau = L w (ResNet, gamma in (1/2, 1]): exact double series (sec. 5)
 # --------------------------------------------------------------------------------------------------

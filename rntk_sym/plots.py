@@ -240,14 +240,19 @@ def draw_rates(data: dict, out: str, dpi: int = 110) -> None:
     _save(fig, out, dpi)
 
 
-def rates(out: str | None = None, *, progress=None, dpi: int = 110, **kw) -> dict:
-    """Compute :func:`rates_data` (keyword arguments) and, when ``out`` is given, draw it there."""
+def _compute_and_draw(compute, draw, out, progress, dpi, kw) -> dict:
+    """``compute(progress=..., **kw)``, drawn to ``out`` when given (its format checked before the work)."""
     if out is not None:
         output_format(out)
-    data = rates_data(progress=progress, **kw)
+    data = compute(progress=progress, **kw)
     if out is not None:
-        draw_rates(data, out, dpi)
+        draw(data, out, dpi)
     return data
+
+
+def rates(out: str | None = None, *, progress=None, dpi: int = 110, **kw) -> dict:
+    """Compute :func:`rates_data` (keyword arguments) and, when ``out`` is given, draw it there."""
+    return _compute_and_draw(rates_data, draw_rates, out, progress, dpi, kw)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -399,12 +404,7 @@ def draw_phase(data: dict, out: str, dpi: int = 110) -> None:
 
 def phase(out: str | None = None, *, progress=None, dpi: int = 110, **kw) -> dict:
     """Compute :func:`phase_data` (keyword arguments) and, when ``out`` is given, draw it there."""
-    if out is not None:
-        output_format(out)
-    data = phase_data(progress=progress, **kw)
-    if out is not None:
-        draw_phase(data, out, dpi)
-    return data
+    return _compute_and_draw(phase_data, draw_phase, out, progress, dpi, kw)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -476,12 +476,7 @@ def draw_kernels(data: dict, out: str, dpi: int = 110) -> None:
 
 def kernels(out: str | None = None, *, progress=None, dpi: int = 110, **kw) -> dict:
     """Compute :func:`kernels_data` (keyword arguments) and, when ``out`` is given, draw it there."""
-    if out is not None:
-        output_format(out)
-    data = kernels_data(progress=progress, **kw)
-    if out is not None:
-        draw_kernels(data, out, dpi)
-    return data
+    return _compute_and_draw(kernels_data, draw_kernels, out, progress, dpi, kw)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -16,18 +16,24 @@ def shatp(r):
     return (mp.pi - mp.acos(r)) / mp.pi
 
 
-def ffnet_ntk_sum_of_products(rho, L):
-    """Omegabar_L = (1/L) sum_{l=1}^{L} K_{l-1} prod_{i=l}^{L} shatp(K_{i-1})  (seed 002, FFNet NTK)."""
-    K = [mp.mpf(rho)]
+def _sum_of_products(K0, L, shat_, shatp_):
+    """``(K_L, Omega_L)``: K_l = shat(K_{l-1}), Omega_L = sum_{l=1}^{L} K_{l-1} prod_{i=l}^{L} shatp(K_{i-1})
+    (seed 002, FFNet NTK; MATH.md section 2), in whatever numbers ``K0``, ``shat_``, ``shatp_`` use."""
+    K = [K0]
     for _ in range(L):
-        K.append(shat(K[-1]))
-    total = 0
+        K.append(shat_(K[-1]))
+    omega = 0
     for l in range(1, L + 1):
         prod = 1
         for i in range(l, L + 1):
-            prod *= shatp(K[i - 1])
-        total += K[l - 1] * prod
-    return total / L
+            prod = prod * shatp_(K[i - 1])
+        omega = omega + K[l - 1] * prod
+    return K[L], omega
+
+
+def ffnet_ntk_sum_of_products(rho, L):
+    """Omegabar_L = (1/L) sum_{l=1}^{L} K_{l-1} prod_{i=l}^{L} shatp(K_{i-1})  (seed 002, FFNet NTK)."""
+    return _sum_of_products(mp.mpf(rho), L, shat, shatp)[1] / L
 
 
 def ffnet_gp(rho, L):
@@ -101,17 +107,7 @@ def shatp_np(r):
 
 
 def ffnet_sum_of_products_np(rho, L):
-    """float64 numpy version of :func:`ffnet_ntk_sum_of_products`: ``(K_L, Omega_L)``, unnormalized
-    (MATH.md section 2: K_0 = rho, K_l = shat(K_{l-1}), Omega_L = sum_l K_{l-1} prod_{i>=l} shatp(K_{i-1}))."""
+    """float64 numpy version of :func:`ffnet_ntk_sum_of_products`: ``(K_L, Omega_L)``, unnormalized."""
     import numpy as np
 
-    K = [np.asarray(rho, dtype=float)]
-    for _ in range(L):
-        K.append(shat_np(K[-1]))
-    omega = 0.0
-    for l in range(1, L + 1):
-        prod = 1.0
-        for i in range(l, L + 1):
-            prod = prod * shatp_np(K[i - 1])
-        omega = omega + K[l - 1] * prod
-    return K[L], omega
+    return _sum_of_products(np.asarray(rho, dtype=float), L, shat_np, shatp_np)
