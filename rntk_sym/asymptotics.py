@@ -348,6 +348,12 @@ def _eval_rho(ctx, expr, r):
 # 4. Small step w: the recursion is Euler's method with step w for the continuum ODE (sec. 6)
 # --------------------------------------------------------------------------------------------------
 
+SEGMENT_EXACT = 4000  # a segment of at most this many steps is run exactly (extrapolating one costs ~4000)
+SEGMENT_N0 = 32  # extrapolation levels: N = 32, 64, 96, ... coarse steps per segment (harmonic sequence)
+SEGMENT_LEVELS = 40
+CONTINUUM_FIRST = 40  # for w = 0 from rho < -1/2 the first segment is [0, 2^-40]: its share of the rho = -1 singularity is tiny
+
+
 def _neville(hs, ys, x):
     """Values at ``x`` of the interpolating polynomials through the first m points, m = 1..len."""
     p = list(ys)
@@ -359,42 +365,80 @@ def _neville(hs, ys, x):
     return out
 
 
-def euler_extrapolation(rho, sequence, digits: int, *, target=0, n0: int = 32, max_levels: int = 12,
-                        progress=None):
-    """Extrapolate ``F(n) = sequence(ctx, n)`` (a value after ``n`` recursion steps whose step size
-    is ``O(1/n)``) in ``h = 1/n`` to ``h = target`` (0: the continuum limit; ``1/L``: depth L).
+def _extrapolate(ctx, sample, target, rtol):
+    """Extrapolate ``sample(N)`` (a tuple of values after N steps of size ``Delta/N``) polynomially in
+    ``x = 1/N`` to ``x = target`` (0: the continuum limit; ``1/n``: n true steps).
 
-    Assumed form (sec. 6.2): ``F(n) = F_0 + a_1 h + a_2 h^2 + ...`` -- the global error expansion of
-    Euler's method for a smooth ODE. Levels ``n = n0 2^k``; polynomial (Neville) extrapolation; stops
-    when two successive estimates agree to ``digits``. Returns ``(value, error, levels)`` with
-    ``error = 2 |last two estimates|``.
+    Assumed form (sec. 6.2): each value is ``F_0 + a_1 x + a_2 x^2 + ...``, the global error expansion
+    of Euler's method for a smooth ODE. Levels ``N = SEGMENT_N0 (k + 1)`` (the harmonic sequence: the
+    error after k levels falls like ``prod_j x_j``); stops when two successive estimates of every value
+    agree to ``rtol`` relatively. Returns ``(values, errors, levels)``, ``error = 2 |last two estimates|``.
     """
-    ctx = _ctx(digits + 15)
-    tiny = ctx.mpf(10) ** (-digits - 2)
-    hs, ys, ests = [], [], []
-    for k in range(max_levels):
-        n = n0 * 2 ** k
-        hs.append(ctx.mpf(1) / n)
-        ys.append(sequence(ctx, n))
-        if progress is not None:
-            progress(k + 1)
-        ests = _neville(hs, ys, _num(ctx, target))
-        if len(ests) >= 3 and abs(ests[-1] - ests[-2]) <= tiny * max(abs(ests[-1]), 1):
+    xs, cols, ests = [], None, None
+    for k in range(SEGMENT_LEVELS):
+        N = SEGMENT_N0 * (k + 1)
+        ys = sample(N)
+        xs.append(ctx.mpf(1) / N)
+        cols = [[y] for y in ys] if cols is None else [c + [y] for c, y in zip(cols, ys)]
+        ests = [_neville(xs, c, target) for c in cols]
+        if k >= 2 and all(abs(e[-1] - e[-2]) <= rtol * abs(e[-1]) for e in ests):
             break
-    err = 2 * abs(ests[-1] - ests[-2])
-    return ests[-1], err, len(hs)
+    return [e[-1] for e in ests], [2 * abs(e[-1] - e[-2]) for e in ests], len(xs)
 
 
-def _continuum_sequence(rho, tau, c: int = 1):
-    """``F(n) = T_n / n`` after n steps with ``w = tau / n`` (so ``F -> S(tau)/tau``); ``tau`` is a
-    number or a function of the context (to be evaluated at its precision)."""
-    def seq(ctx, n):
-        r = _num(ctx, rho)
-        t = tau(ctx) if callable(tau) else _num(ctx, tau)
-        be = _backend(ctx)
-        _, _, T = run(be, Block(t / n, c), 1 - r, 1 + r, n)
-        return ctx.mpf(T) / n
-    return seq
+def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: int = 30):
+    """``(u, v, S)`` with ``S = w T`` after ``L`` steps of size ``w`` (or, for ``w = 0``, the continuum
+    ODE at time ``tau``), segment by segment in time (sec. 6.3). ``rho`` exact, ``w`` a number.
+
+    The first SEGMENT_EXACT steps are exact; after them the steps are cut at ``n = 2^j SEGMENT_EXACT``,
+    so that every segment ``[t, 2t]`` is as long as the time already elapsed. The orbit varies on the
+    scale ``t`` there, both in the tail (``theta ~ 3 pi/t``) and while it leaves ``theta = pi`` (where
+    ``shat`` has a square-root singularity: ``pi - theta ~ sqrt(2 t)``), so ``N`` coarse Euler steps of size
+    ``t/N`` resolve every segment equally well. Each segment is run with ``N`` coarse steps from its
+    start and :func:`_extrapolate`-d to its true step count (sec. 6.3). Cost: at most ~4000 steps per
+    doubling of the depth, ``O(log L)``. For ``w = 0`` (the continuum) the cuts are ``t = 1/4, 1/2, 1, ...``, from ``t = 2^-40`` if ``rho < -1/2``.
+
+    Returns ``(ctx, (u, v, S), rel_err, segments)``: ``rel_err`` sums the segments' relative
+    extrapolation errors (the flow does not amplify relative errors: it contracts onto theta = 0).
+    """
+    ctx = _ctx(digits + 20)
+    be = _backend(ctx)
+    w = _num(ctx, w)
+    r = _num(ctx, rho)
+    u, v = 1 - r, 1 + r
+    state = (u, v, ctx.zero)
+    if w:
+        ns = [min(L, SEGMENT_EXACT)]
+        while 2 * ns[-1] < L:
+            ns.append(2 * ns[-1])
+        if ns[-1] < L:
+            ns.append(L)
+        cuts = [n * w for n in ns]
+        steps = [b - a for a, b in zip([0] + ns, ns)]
+    else:
+        t_end = _num(ctx, tau)
+        cuts = [t for t in (ctx.ldexp(1, k) for k in range(-CONTINUUM_FIRST if 2 * v < 1 else -2, int(ctx.log(t_end, 2)) + 1)) if t < t_end]
+        cuts.append(t_end)
+        steps = [None] * len(cuts)
+    rtol = ctx.mpf(10) ** (-digits - 3)
+    rel, t0 = ctx.zero, ctx.zero
+    for t1, n in zip(cuts, steps):
+        u, v, S = state
+        if n is not None and n <= SEGMENT_EXACT:
+            u, v, T = run(be, Block(w, c), u, v, n, T=S / w)
+            state = (u, v, w * T)
+        else:
+            dt = t1 - t0
+
+            def sample(N):
+                h = dt / N
+                u1, v1, T1 = run(be, Block(h, c), u, v, N, T=S / h)
+                return u1, v1, h * T1
+
+            state, errs, _ = _extrapolate(ctx, sample, ctx.mpf(1) / n if n else ctx.zero, rtol)
+            rel += max([e / abs(x) for e, x in zip(errs, state) if e], default=ctx.zero)
+        t0 = t1
+    return ctx, state, rel + ctx.ldexp(1, -ctx.prec + 8), len(cuts)
 
 
 def _beta_sequence(rho, beta2):
@@ -413,8 +457,8 @@ def continuum_kernel(rho, tau, digits: int = 30):
     ``d rho/dt = shat(rho) - rho``, ``dS/dt = -(theta/pi) S + (shat + rho shatp)/2``, ``S(0) = 0``.
 
     This is the depth limit of the ResNet with ``alpha^2 ~ tau / L``. For ``rho >= -0.9``: the
-    continuum limit of the exact recursion (:func:`euler_extrapolation`). Near ``rho = -1``, where
-    ``shat`` is not smooth in ``rho`` and that extrapolation converges slowly, the ODE in the angle
+    continuum limit of the exact recursion (:func:`segmented_orbit` with ``w = 0``). Near ``rho = -1``,
+    where ``shat`` is not smooth in ``rho`` and that extrapolation converges slowly, the ODE in the angle
     (:func:`continuum_theta_ode`, analytic at ``theta = pi``) is solved for ``t(theta) = tau`` at two
     precisions. Returns ``(value, error, form)``.
     """
@@ -428,9 +472,10 @@ def continuum_kernel(rho, tau, digits: int = 30):
             vals.append(sol(x)[1] / t)
         return vals[1], 2 * abs(vals[1] - vals[0]) + ctx.mpf(10) ** (-digits - 5), \
             "continuum ODE in the angle (mpmath.odefun), t(theta) = tau by the secant method, two precisions"
-    n0 = max(32, 2 ** math.ceil(math.log2(8 * float(tau) + 1)))
-    v, e, m = euler_extrapolation(r, _continuum_sequence(r, tau), digits, n0=n0)
-    return v, e, f"continuum limit of the recursion: polynomial extrapolation in 1/n, {m} levels from n = {n0}"
+    ctx, (_, _, S), rel, m = segmented_orbit(r, 1, 0, tau=tau, digits=digits)
+    v = S / _num(ctx, tau)
+    return v, rel * abs(v) + ctx.mpf(10) ** (-digits - 5), \
+        f"continuum limit of the recursion: {m} time segments, each extrapolated polynomially in 1/N"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -686,7 +731,6 @@ def large_tau_coefficient(rho, digits: int = 12):
 FIXED_STEP_FIT = (1000, 2000, 4000, 8000, 16000)  # depths where T - G(theta) is measured (sec. 3.5)
 FIXED_STEP_CHECK = 32000  # and where the fitted correction is checked
 _HOM_TERMS = ((3, 0), (3, 1), (4, 0), (4, 1), (4, 2))  # theta^k log^j theta: resonant theta^3, next order
-TAU_MAX = 64  # small-step extrapolation is used for total times tau = L w up to this
 
 
 def _fixed_step_skip(st: Setting, r: Fraction, L: int, digits: int):
@@ -724,33 +768,41 @@ def _fixed_step_skip(st: Setting, r: Fraction, L: int, digits: int):
     return value, err, form
 
 
-def _small_step_skip(st: Setting, r: Fraction, L: int, digits: int):
-    """``Omegabar_L`` for small w: the recursion with ``n = n0 2^k`` steps of size ``tau_L / n``
-    (``tau_L = L w_L``), extrapolated polynomially in ``1/n`` to ``n = L`` (sec. 6.2)."""
-    tau = lambda ctx: L * st.w_at(ctx, L)  # noqa: E731
-    t = float(tau(_ctx(20)))
-    n0 = max(32, 2 ** math.ceil(math.log2(8 * t + 1)))
-    v, e, m = euler_extrapolation(r, _continuum_sequence(r, tau), digits + 2, target=Fraction(1, L), n0=n0)
-    return v, e, f"asymptotic: small-step extrapolation (tau = L w = {t:.6g}, {m} levels from n = {n0})"
+def _segmented_skip(st: Setting, r: Fraction, L: int, digits: int, kernel: str = "ntk"):
+    """``Omegabar_L = S_L / (L w)`` (NTK) or ``rho_L = (v_L - u_L)/2`` (GP) from :func:`segmented_orbit`
+    (sec. 6.3), any setting and depth."""
+    w = st.w_at(_ctx(digits + 40), L)
+    ctx, (u, v, S), rel, m = segmented_orbit(r, st.c, w, L=L, digits=digits + 2)
+    tau = L * _num(ctx, w)
+    val, err = (S / tau, rel * abs(S / tau)) if kernel == "ntk" else ((v - u) / 2, rel * (u + v) / 2)
+    return val, err, (f"asymptotic: segmented orbit (tau = L w = {mpmath.nstr(tau, 6)}; {m} time segments, "
+                      f"each of more than {SEGMENT_EXACT} steps extrapolated in 1/N from the recursion)")
 
 
-def skip_ahead(arch: str, rho, L: int, *, gamma=None, alpha=None, beta=None, digits: int = 30):
-    """``(value, error, method)`` of ``Omegabar_L(rho)`` by an asymptotic description, or ``None``
-    where none applies (large tau = L w beyond TAU_MAX with small w: sec. 7 gives only the leading term).
+def skip_ahead(arch: str, rho, L: int, *, gamma=None, alpha=None, beta=None, digits: int = 30, kernel: str = "ntk"):
+    """``(value, error, method)`` of ``Omegabar_L(rho)`` (``kernel="ntk"``) or of the normalized GP
+    kernel ``rho_L`` (``kernel="gp"``) by an asymptotic description, or ``None`` at depths up to
+    SEGMENT_EXACT, where the exact recursion is as cheap.
+
+    Fixed-step NTK (FFNet, constant alpha) beyond 4 FIXED_STEP_CHECK layers: the Fatou-coordinate route
+    (:func:`_fixed_step_skip`, sec. 3.5) when its error reaches ``digits`` (it does not for small
+    alpha, whose orbit is still far from theta = 0 at the fitted depths); every other case: the
+    segmented orbit (:func:`segmented_orbit`, sec. 6.3), which applies to every setting.
     """
     st = setting(arch, gamma, alpha, beta)
+    kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
     r = inputs.rho_exact(rho)
     L = inputs.depth(L)
     ctx = _ctx(digits + 10)
     if r == 1:
         return ctx.mpf(1), ctx.mpf(0), "exact: diagonal"
-    if st.regime == "fixed-step":
-        if L <= 4 * FIXED_STEP_CHECK:
-            return None
-        return _fixed_step_skip(st, r, L, digits)
-    if float(L * st.w_at(_ctx(20), L)) <= TAU_MAX and L >= 64:
-        return _small_step_skip(st, r, L, digits)
-    return None
+    if kernel == "ntk" and st.regime == "fixed-step" and L > 4 * FIXED_STEP_CHECK:
+        res = _fixed_step_skip(st, r, L, digits)  # the faster route, when its error reaches the digits
+        if res[1] <= abs(res[0]) * ctx.mpf(10) ** -digits / 2:
+            return res
+    if L <= SEGMENT_EXACT:
+        return None
+    return _segmented_skip(st, r, L, digits, kernel)
 
 
 def leading_rate(arch: str, rho, *, gamma=None, alpha=None, beta=None) -> str:

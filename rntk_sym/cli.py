@@ -51,7 +51,7 @@ def _add_kernel(sub) -> None:
     k.add_argument("--digits", type=_digits_arg, default=30, help="significant digits (default 30)")
     k.add_argument("--kernel", default="ntk", help="ntk (default) or gp")
     k.add_argument("--method", default="auto",
-                   help="auto (default), recursion (exact, O(L) steps) or asymptotic (skip-ahead, NTK only)")
+                   help="auto (default), recursion (exact, O(L) steps) or asymptotic (skip-ahead)")
     k.add_argument("--convention", default="rntk",
                    help="print the value in another NTK convention (docs/conventions.md): "
                         + ", ".join(conventions.CONVENTIONS))

@@ -145,12 +145,11 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     ``arch="resnet"`` either ``gamma`` (alpha = L^-gamma, default gamma = 1) or a constant ``alpha``.
     Numbers may be exact decimal strings ("0.7" is 7/10 at any precision).
 
-    ``digits=None``: float64 (array in, array out) by the recursion; with ``method="auto"``, NTKs of
+    ``digits=None``: float64 (array in, array out) by the recursion; with ``method="auto"``, kernels of
     at most FLOAT_SKIP_MAX_POINTS values of rho at depths the recursion needs over
     AUTO_RECURSION_SECONDS for come from the skip-ahead at 17 digits instead. ``digits=D``:
     :class:`KernelValue` with D correct significant digits and an error estimate. ``method``:
-    ``"recursion"`` (exact, O(L) steps), ``"asymptotic"`` (skip-ahead, :func:`rntk_sym.asymptotics.skip_ahead`;
-    NTK only), ``"auto"``: the recursion when it takes under AUTO_RECURSION_SECONDS, else the
+    ``"recursion"`` (exact, O(L) steps), ``"asymptotic"`` (skip-ahead, :func:`rntk_sym.asymptotics.skip_ahead`), ``"auto"``: the recursion when it takes under AUTO_RECURSION_SECONDS, else the
     skip-ahead when its error bound reaches D digits, else the recursion. ``max_seconds``: refuse
     (ValueError naming ``depth``) a recursion estimated to take longer (default REFUSE_SECONDS). ``progress(steps_done)`` is
     called during long recursions (steps counted over both precisions).
@@ -174,12 +173,13 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
         if method == "asymptotic":
             raise ValueError("method: 'asymptotic' needs digits=D (it is a high-precision method)")
         r = inputs.rho_array(rho)
-        if kernel == "ntk" and method == "auto" and r.size <= FLOAT_SKIP_MAX_POINTS and \
+        if method == "auto" and r.size <= FLOAT_SKIP_MAX_POINTS and \
                 depth * step_seconds(None, depth) > AUTO_RECURSION_SECONDS:
             # deep float64 request: the skip-ahead at 17 digits, rounded, where a description applies
             from . import asymptotics
 
-            res = [asymptotics.skip_ahead(arch, x, depth, gamma=gamma, alpha=alpha, digits=17) for x in r.flat]
+            res = [asymptotics.skip_ahead(arch, x, depth, gamma=gamma, alpha=alpha, digits=17, kernel=kernel)
+                   for x in r.flat]
             if all(v is not None for v in res):
                 out = np.array([float(v[0]) for v in res]).reshape(r.shape)
                 return float(out) if r.ndim == 0 else out
@@ -192,12 +192,10 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     if certified:
         return _certified(arch, kernel, r, depth, scale, digits, method, max_seconds, progress)
     seconds = 2 * depth * step_seconds(digits, depth)
-    if method == "asymptotic" and kernel != "ntk":
-        raise ValueError("method: 'asymptotic' is available for kernel='ntk' only")
-    if kernel == "ntk" and (method == "asymptotic" or (method == "auto" and seconds > AUTO_RECURSION_SECONDS)):
+    if method == "asymptotic" or (method == "auto" and seconds > AUTO_RECURSION_SECONDS):
         from . import asymptotics
 
-        res = asymptotics.skip_ahead(arch, r, depth, gamma=gamma, alpha=alpha, digits=digits)
+        res = asymptotics.skip_ahead(arch, r, depth, gamma=gamma, alpha=alpha, digits=digits, kernel=kernel)
         if res is None and method == "asymptotic":
             st = asymptotics.setting(arch, gamma, alpha)
             raise ValueError(f"method: no asymptotic description applies at this depth (regime {st.regime}); "

@@ -94,16 +94,53 @@ def test_gamma_half_limit_and_rate():
     assert abs(lim.value - 0.25) > 0.1  # ... nor the degenerate 1/4
 
 
-@pytest.mark.parametrize("arch,kw", [("ffnet", {}), ("resnet", {"alpha": "0.7"}), ("resnet", {"gamma": 1}),
-                                     ("resnet", {"gamma": "0.75"}), ("resnet", {"gamma": "0.5"}),
-                                     ("resnet", {"gamma": "0.45"})])
+@pytest.mark.parametrize("arch,kw", [("ffnet", {}), ("resnet", {"alpha": "0.7"}), ("resnet", {"alpha": "0.1"}),
+                                     ("resnet", {"gamma": 1}), ("resnet", {"gamma": "0.75"}),
+                                     ("resnet", {"gamma": "0.5"}), ("resnet", {"gamma": "0.45"}),
+                                     ("resnet", {"gamma": "0.25"}), ("resnet", {"gamma": "0.05"})])
 def test_skip_ahead_error_covers_true_error(arch, kw):
-    L = 150000 if arch == "ffnet" or "alpha" in kw else 3000  # fixed step: beyond the fitted window
+    # docs/asymptotics.md sec. 3.5 (Fatou route: fixed step beyond its fitted window) and sec. 6.3
+    # (segmented orbit: every other case, and small constant alpha whose Fatou fit is too coarse)
+    L = 150000 if arch == "ffnet" or "alpha" in kw else 20000
     v, err, method = A.skip_ahead(arch, "0.3", L, digits=25, **kw)
     ref = _exact(arch, "0.3", L, **kw)
     assert abs(v - ref) <= err
-    assert err < 1e-15  # and the bound is useful
+    assert err < 1e-25 * abs(ref)  # and the bound reaches the digits asked
     assert method.startswith("asymptotic")
+    st = A.setting(arch, **kw)
+    if st.regime == "fixed-step":  # the Fatou route alone, where it reaches fewer digits
+        v, err, method = A._fixed_step_skip(st, Fraction(3, 10), L, 25)
+        assert abs(v - ref) <= err < (1e-10 if kw == {"alpha": "0.1"} else 1e-15)
+
+
+@pytest.mark.parametrize("rho", ["-1", "-0.9999", "0", "0.999999"])
+def test_segmented_orbit_near_the_ends(rho):
+    # sec. 6.3: leaving theta = pi (square-root singularity of shat) and near theta = 0, gamma = 1/4
+    L = 20000
+    v, err, _ = A.skip_ahead("resnet", rho, L, gamma="0.25", digits=25)
+    assert abs(v - _exact("resnet", rho, L, gamma="0.25")) <= err < 1e-25
+
+
+@pytest.mark.parametrize("arch,kw", [("ffnet", {}), ("resnet", {"gamma": "0.25"}), ("resnet", {"alpha": "0.1"})])
+def test_gp_skip_ahead(arch, kw):
+    # sec. 6.3: the same segmented orbit gives the normalized GP kernel rho_L = (v_L - u_L)/2
+    L = 20000
+    kv = rntk_sym.gp(arch, "0.3", L, digits=25, method="asymptotic", **kw)
+    ref = rntk_sym.gp(arch, "0.3", L, digits=40, method="recursion", **kw).value
+    assert kv.method == "asymptotic" and abs(kv.value - ref) <= kv.error < 1e-25
+
+
+@pytest.mark.parametrize("arch,kw", [("ffnet", {}), ("resnet", {"gamma": 0})])
+def test_two_skip_aheads_agree_at_1e15(arch, kw):
+    # two independent descriptions of the same orbit at L = 10^15: the Fatou coordinate with the
+    # fitted resonant terms (sec. 3.5) and the segmented extrapolation of the recursion (sec. 6.3)
+    L = 10 ** 15
+    st = A.setting(arch, **kw)
+    fatou, e1, form = A._fixed_step_skip(st, Fraction(3, 10), L, 25)
+    seg, e2, form2 = A._segmented_skip(st, Fraction(3, 10), L, 25)
+    assert "Fatou" in form and "segmented" in form2
+    assert abs(fatou - seg) <= e1 + e2 < 1e-27
+    assert abs(seg - mpmath.mpf(1) / 4) > 1e-14  # the check is not trivial: both see the 1/L terms
 
 
 def test_kernel_auto_uses_asymptotic_when_deep():
@@ -134,8 +171,8 @@ def test_limits_by_regime():
     (lambda: A.limit("resnet", "0.5", beta=0), "beta"),
     (lambda: A.limit("resnet", "1.5"), "rho"),
     (lambda: rntk_sym.ntk("ffnet", 0.5, 10, method="asymptotic"), "method"),
-    (lambda: rntk_sym.gp("ffnet", "0.5", 10 ** 6, digits=20, method="asymptotic"), "method"),
-    (lambda: rntk_sym.ntk("resnet", "0.5", 10 ** 6, gamma="0.25", digits=20, method="asymptotic"), "method"),
+    (lambda: rntk_sym.gp("ffnet", "0.5", 10 ** 6, digits=20, method="asymptotic", certified=True), "certified"),
+    (lambda: rntk_sym.ntk("resnet", "0.5", 1000, gamma="0.25", digits=20, method="asymptotic"), "method"),
     (lambda: rntk_sym.ntk("ffnet", 0.5, 10, method="magic"), "method"),
 ])
 def test_bad_input(call, name):
@@ -201,13 +238,12 @@ def test_rho_minus_one_expansion(gamma):
 
 
 def test_continuum_kernel_near_minus_one_two_routes():
-    # rho = -1: the angle ODE (analytic at theta = pi) against the slowly converging extrapolation of
-    # the exact recursion (sec. 6.2), which is accurate to ~1e-9 there
+    # rho = -1: the angle ODE (analytic at theta = pi) against the segmented continuum limit of the
+    # recursion (sec. 6.3), which converges slowly there (square-root singularity of shat at rho = -1)
     v, e, form = A.continuum_kernel("-1", 1, 30)
     assert "angle" in form and e < 1e-30
-    seq = A._continuum_sequence("-1", 1)
-    w, ew, _ = A.euler_extrapolation("-1", seq, 12)
-    assert abs(v - w) < 2 * ew + 1e-12
+    ctx, (_, _, S), rel, _ = A.segmented_orbit(Fraction(-1), 1, 0, tau=1, digits=12)
+    assert abs(v - S) <= rel * abs(S) < 1e-9
 
 
 def test_leading_rate_forms_match_expansions():

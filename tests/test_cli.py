@@ -25,7 +25,7 @@ def run(capsys, argv):
     (["--alpha", "0"], "alpha"), (["--alpha", "-1"], "alpha"), (["--gamma", "1", "--alpha", "1"], "gamma/alpha"),
     (["--digits", "0"], "digits"), (["--digits", "10001"], "digits"), (["--digits", "many"], "digits"),
     (["--arch", "cnn"], "arch"), (["--kernel", "xyz"], "kernel"), (["--method", "magic"], "method"),
-    (["--depth", "10" + "0" * 15, "--gamma", "0.25"], "depth"), (["--bogus"], "bogus"),
+    (["--depth", "10" + "0" * 15, "--gamma", "0.25", "--method", "recursion"], "depth"), (["--bogus"], "bogus"),
     (["--method", "asymptotic", "--gamma", "0.25"], "method"), (["--method", "asymptotic", "--kernel", "gp"], "method"),
 ])
 def test_cli_bad_input_exit_2(capsys, extra, name):
@@ -61,9 +61,10 @@ def test_cli_text_output(capsys):
 
 
 def test_cli_huge_depth_is_refused_with_estimate(capsys):
-    # gamma in (0, 1/2) at large tau = L^(1 - 2 gamma): no skip-ahead yet (docs/asymptotics.md sec. 7)
-    code, _, err = run(capsys, ["kernel", "--arch", "resnet", "--gamma", "0.25", "--rho", "0.5", "--depth", "10" + "0" * 11])
-    assert code == 2 and "hours" in err
+    # the certified recursion has no skip-ahead: a depth it cannot finish within the hour is refused
+    code, _, err = run(capsys, ["kernel", "--arch", "resnet", "--gamma", "0.25", "--rho", "0.5", "--depth",
+                                "10" + "0" * 11, "--digits", "20", "--certified"])
+    assert code == 2 and "hours" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("arch", ["ffnet", "resnet"])

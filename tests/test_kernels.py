@@ -227,7 +227,7 @@ def test_float64_deep_uses_skip_ahead():
 
 
 def test_absurd_depth_without_skip_ahead_is_refused():
-    # 0 < gamma < 1/2 at huge depth has no skip-ahead (docs/asymptotics.md sec. 7): refuse, never hang
+    # the exact recursion asked for at a depth it would need days for: refuse, never hang
     for digits in (None, 20):
         with pytest.raises(ValueError, match="^depth"):
-            rntk_sym.ntk("resnet", "0.5", 10 ** 13, gamma="0.25", digits=digits)
+            rntk_sym.ntk("resnet", "0.5", 10 ** 13, gamma="0.25", digits=digits, method="recursion")
