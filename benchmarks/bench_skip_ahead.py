@@ -13,8 +13,9 @@ import mpmath
 
 import rntk_sym
 
-REGIMES = [("ffnet", {}), ("resnet", {"alpha": "0.7"}), ("resnet", {"gamma": 0}), ("resnet", {"gamma": 1}),
-           ("resnet", {"gamma": "0.75"}), ("resnet", {"gamma": "0.5"})]
+REGIMES = [("ffnet", {}), ("resnet", {"alpha": "0.7"}), ("resnet", {"alpha": "0.1"}), ("resnet", {"gamma": 0}),
+           ("resnet", {"gamma": 1}), ("resnet", {"gamma": "0.75"}), ("resnet", {"gamma": "0.5"}),
+           ("resnet", {"gamma": "0.4"}), ("resnet", {"gamma": "0.25"}), ("resnet", {"gamma": "0.1"})]
 RHO, DIGITS = "0.3", 25
 
 

@@ -386,7 +386,7 @@ def _extrapolate(ctx, sample, target, rtol):
     return [e[-1] for e in ests], [2 * abs(e[-1] - e[-2]) for e in ests], len(xs)
 
 
-def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: int = 30):
+def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: int = 30, progress=None):
     """``(u, v, S)`` with ``S = w T`` after ``L`` steps of size ``w`` (or, for ``w = 0``, the continuum
     ODE at time ``tau``), segment by segment in time (sec. 6.3). ``rho`` exact, ``w`` a number.
 
@@ -400,6 +400,7 @@ def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: i
 
     Returns ``(ctx, (u, v, S), rel_err, segments)``: ``rel_err`` sums the segments' relative
     extrapolation errors (the flow does not amplify relative errors: it contracts onto theta = 0).
+    ``progress(done, segments)`` is called after each segment.
     """
     ctx = _ctx(digits + 20)
     be = _backend(ctx)
@@ -422,7 +423,7 @@ def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: i
         steps = [None] * len(cuts)
     rtol = ctx.mpf(10) ** (-digits - 3)
     rel, t0 = ctx.zero, ctx.zero
-    for t1, n in zip(cuts, steps):
+    for j, (t1, n) in enumerate(zip(cuts, steps)):
         u, v, S = state
         if n is not None and n <= SEGMENT_EXACT:
             u, v, T = run(be, Block(w, c), u, v, n, T=S / w)
@@ -438,6 +439,8 @@ def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: i
             state, errs, _ = _extrapolate(ctx, sample, ctx.mpf(1) / n if n else ctx.zero, rtol)
             rel += max([e / abs(x) for e, x in zip(errs, state) if e], default=ctx.zero)
         t0 = t1
+        if progress is not None:
+            progress(j + 1, len(cuts))
     return ctx, state, rel + ctx.ldexp(1, -ctx.prec + 8), len(cuts)
 
 
@@ -768,18 +771,19 @@ def _fixed_step_skip(st: Setting, r: Fraction, L: int, digits: int):
     return value, err, form
 
 
-def _segmented_skip(st: Setting, r: Fraction, L: int, digits: int, kernel: str = "ntk"):
+def _segmented_skip(st: Setting, r: Fraction, L: int, digits: int, kernel: str = "ntk", progress=None):
     """``Omegabar_L = S_L / (L w)`` (NTK) or ``rho_L = (v_L - u_L)/2`` (GP) from :func:`segmented_orbit`
     (sec. 6.3), any setting and depth."""
     w = st.w_at(_ctx(digits + 40), L)
-    ctx, (u, v, S), rel, m = segmented_orbit(r, st.c, w, L=L, digits=digits + 2)
+    ctx, (u, v, S), rel, m = segmented_orbit(r, st.c, w, L=L, digits=digits + 2, progress=progress)
     tau = L * _num(ctx, w)
     val, err = (S / tau, rel * abs(S / tau)) if kernel == "ntk" else ((v - u) / 2, rel * (u + v) / 2)
     return val, err, (f"asymptotic: segmented orbit (tau = L w = {mpmath.nstr(tau, 6)}; {m} time segments, "
                       f"each of more than {SEGMENT_EXACT} steps extrapolated in 1/N from the recursion)")
 
 
-def skip_ahead(arch: str, rho, L: int, *, gamma=None, alpha=None, beta=None, digits: int = 30, kernel: str = "ntk"):
+def skip_ahead(arch: str, rho, L: int, *, gamma=None, alpha=None, beta=None, digits: int = 30, kernel: str = "ntk",
+               progress=None):
     """``(value, error, method)`` of ``Omegabar_L(rho)`` (``kernel="ntk"``) or of the normalized GP
     kernel ``rho_L`` (``kernel="gp"``) by an asymptotic description, or ``None`` at depths up to
     SEGMENT_EXACT, where the exact recursion is as cheap.
@@ -787,7 +791,8 @@ def skip_ahead(arch: str, rho, L: int, *, gamma=None, alpha=None, beta=None, dig
     Fixed-step NTK (FFNet, constant alpha) beyond 4 FIXED_STEP_CHECK layers: the Fatou-coordinate route
     (:func:`_fixed_step_skip`, sec. 3.5) when its error reaches ``digits`` (it does not for small
     alpha, whose orbit is still far from theta = 0 at the fitted depths); every other case: the
-    segmented orbit (:func:`segmented_orbit`, sec. 6.3), which applies to every setting.
+    segmented orbit (:func:`segmented_orbit`, sec. 6.3), which applies to every setting;
+    ``progress(done, segments)`` is called after each of its segments.
     """
     st = setting(arch, gamma, alpha, beta)
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
@@ -802,7 +807,7 @@ def skip_ahead(arch: str, rho, L: int, *, gamma=None, alpha=None, beta=None, dig
             return res
     if L <= SEGMENT_EXACT:
         return None
-    return _segmented_skip(st, r, L, digits, kernel)
+    return _segmented_skip(st, r, L, digits, kernel, progress)
 
 
 def leading_rate(arch: str, rho, *, gamma=None, alpha=None, beta=None) -> str:

@@ -149,10 +149,12 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     at most FLOAT_SKIP_MAX_POINTS values of rho at depths the recursion needs over
     AUTO_RECURSION_SECONDS for come from the skip-ahead at 17 digits instead. ``digits=D``:
     :class:`KernelValue` with D correct significant digits and an error estimate. ``method``:
-    ``"recursion"`` (exact, O(L) steps), ``"asymptotic"`` (skip-ahead, :func:`rntk_sym.asymptotics.skip_ahead`), ``"auto"``: the recursion when it takes under AUTO_RECURSION_SECONDS, else the
-    skip-ahead when its error bound reaches D digits, else the recursion. ``max_seconds``: refuse
-    (ValueError naming ``depth``) a recursion estimated to take longer (default REFUSE_SECONDS). ``progress(steps_done)`` is
-    called during long recursions (steps counted over both precisions).
+    ``"recursion"`` (exact, O(L) steps), ``"asymptotic"`` (skip-ahead,
+    :func:`rntk_sym.asymptotics.skip_ahead`), ``"auto"``: the recursion when it takes under
+    AUTO_RECURSION_SECONDS, else the skip-ahead when its error bound reaches D digits, else the
+    recursion. ``max_seconds``: refuse (ValueError naming ``depth``) a recursion estimated to take
+    longer (default REFUSE_SECONDS). ``progress(done)`` is called during long runs, ``done`` out of
+    ``2 L`` (recursion steps over both precisions; the skip-ahead's segments scaled to that budget).
 
     ``certified=True`` (needs ``digits`` and python-flint, the extra ``fast``): the exact recursion
     in ball arithmetic (:mod:`rntk_sym.backends.ball`); ``value`` is the ball's midpoint, ``error``
@@ -195,7 +197,9 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     if method == "asymptotic" or (method == "auto" and seconds > AUTO_RECURSION_SECONDS):
         from . import asymptotics
 
-        res = asymptotics.skip_ahead(arch, r, depth, gamma=gamma, alpha=alpha, digits=digits, kernel=kernel)
+        seg = None if progress is None else (lambda j, m: progress(2 * depth * j // m))  # same budget as below
+        res = asymptotics.skip_ahead(arch, r, depth, gamma=gamma, alpha=alpha, digits=digits, kernel=kernel,
+                                     progress=seg)
         if res is None and method == "asymptotic":
             st = asymptotics.setting(arch, gamma, alpha)
             raise ValueError(f"method: no asymptotic description applies at this depth (regime {st.regime}); "

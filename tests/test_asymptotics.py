@@ -130,6 +130,14 @@ def test_gp_skip_ahead(arch, kw):
     assert kv.method == "asymptotic" and abs(kv.value - ref) <= kv.error < 1e-25
 
 
+def test_skip_ahead_reports_progress():
+    # the segmented skip-ahead advances the caller's progress budget (2 L) segment by segment
+    seen = []
+    L = 10 ** 6
+    rntk_sym.ntk("resnet", "0.3", L, gamma="0.25", digits=20, method="asymptotic", progress=seen.append)
+    assert len(seen) >= 8 and seen == sorted(seen) and seen[-1] == 2 * L
+
+
 @pytest.mark.parametrize("arch,kw", [("ffnet", {}), ("resnet", {"gamma": 0})])
 def test_two_skip_aheads_agree_at_1e15(arch, kw):
     # two independent descriptions of the same orbit at L = 10^15: the Fatou coordinate with the
