@@ -1,6 +1,7 @@
 """Asymptotic expansions and skip-ahead (docs/asymptotics.md) against the exact recursion and an
 independent ODE solution. Each residual test subtracts the derived terms and checks that what is left
 shrinks at the next term's rate (and that it would not if a derived term were wrong)."""
+import sys
 from fractions import Fraction
 
 import mpmath
@@ -128,6 +129,20 @@ def test_gp_skip_ahead(arch, kw):
     kv = rntk_sym.gp(arch, "0.3", L, digits=25, method="asymptotic", **kw)
     ref = rntk_sym.gp(arch, "0.3", L, digits=40, method="recursion", **kw).value
     assert kv.method == "asymptotic" and abs(kv.value - ref) <= kv.error < 1e-25
+
+
+def test_skip_ahead_without_python_flint(monkeypatch):
+    # the steps run in arb balls when python-flint is installed and in mpmath when not: both paths
+    # give the same value within their errors, and both cover the exact recursion (sec. 6.3)
+    L = 20000
+    ref = _exact("resnet", "0.3", L, gamma="0.25")
+    with_flint = A.skip_ahead("resnet", "0.3", L, gamma="0.25", digits=25)
+    monkeypatch.setitem(sys.modules, "flint", None)  # import flint now raises ImportError
+    without = A.skip_ahead("resnet", "0.3", L, gamma="0.25", digits=25)
+    for v, err, _ in (with_flint, without):
+        assert abs(v - ref) <= err < 1e-25
+    fixed = A.skip_ahead("ffnet", "0.3", 150000, digits=20)  # the Fatou route's exact steps, in mpmath
+    assert abs(fixed[0] - _exact("ffnet", "0.3", 150000)) <= fixed[1] < 1e-20
 
 
 def test_skip_ahead_reports_progress():

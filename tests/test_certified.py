@@ -152,3 +152,17 @@ def test_s3_small_encloses_s3_on_the_whole_ball(mid, rel_rad):
                 assert ball.contains(arb(mpmath.nstr(s3, 80)).mid())
             width = mpmath.mpf(ball.rad().str(20, radius=False))
             assert width <= 2 * mpmath.mpf(mid) ** 3 * mpmath.mpf(rel_rad) + mpmath.mpf(mid) ** 3 * 2 ** -100
+
+
+def test_mpf_ball_round_trip():
+    # the exchange of the asymptotics' mpmath state with arb (rntk_sym.asymptotics._runner): exact,
+    # signs included (mpf.man_exp drops the sign), radius 0
+    from rntk_sym.backends.ball import BallBackend
+
+    ctx = mpmath.MPContext()
+    ctx.prec = 200
+    b = BallBackend(200)
+    with b.active():
+        for x in (ctx.mpf(-3.25), ctx.zero, ctx.ldexp(1, -1000), 2 - ctx.ldexp(1, -190), -ctx.pi / 7):
+            ball = b.from_mpf(x)
+            assert ball.rad() == 0 and b.to_mpf(ctx, ball) == x

@@ -66,6 +66,18 @@ class BallBackend(PlainScalar):
             return self.arb(x.numerator) / self.arb(x.denominator)
         return self.arb(x)
 
+    def from_mpf(self, x):
+        """The exact ball of an mpmath ``mpf`` (radius 0 when its precision fits this context's)."""
+        sign, man, exp, _ = x._mpf_  # (mpf.man_exp drops the sign)
+        man, exp = (-int(man) if sign else int(man)), int(exp)
+        return self.arb(self.flint.fmpq(man * 2 ** exp) if exp >= 0 else self.flint.fmpq(man, 2 ** -exp))
+
+    @staticmethod
+    def to_mpf(ctx, ball):
+        """The midpoint of ``ball`` as an mpf of the mpmath context ``ctx`` (rounded to its precision)."""
+        man, exp = ball.mid().man_exp()
+        return ctx.mpf((int(man), int(exp)))
+
     def s3_small(self, a, sin_a, cos_a):
         """Ball enclosing ``s3(x) = sin x - x cos x`` for every ``x`` in the ball ``a`` (``0 <= x <= pi/2``
         up to the ball's radius).
