@@ -653,7 +653,8 @@ def expansion(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int 
       ``O(log^2 L / L^3)``; B1, B2 through the orbit constant K(rho) (sec. 3-4).
     - small-tau (gamma in (1/2, 1]): powers ``j - 2 gamma m`` with closed-form coefficients (sec. 5).
     - continuum (gamma = 1/2): ``a_1/L + a_2/L^2`` (sec. 6).
-    - large-tau (gamma in (0, 1/2)): the leading ``s_0(rho) L^-(1 - 2 gamma)`` (sec. 7), numerically.
+    - large-tau (gamma in (0, 1/2)): the leading ``s_0(rho) L^-(1 - 2 gamma)`` (sec. 7), numerically;
+      for gamma < 1/4 also ``(3/8)(1 - 2 gamma) log L / L`` (sec. 7.3).
     """
     st = setting(arch, gamma, alpha, beta)
     digits = _numeric_digits(inputs.digits(digits), "expansion")
@@ -687,8 +688,11 @@ def expansion(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int 
         return Expansion(lim, terms, "L^-3", "Euler global-error expansion in 1/L (exact recursion, extrapolated)")
     s0, e0, form = large_tau_coefficient(r, digits=min(digits, 12))
     g = st.gamma
-    return Expansion(lim, [Term(s0, e0, 1 - 2 * g, 0, None)],
-                     "L^-(1 - 2 gamma) log L / tau + L^-(2 gamma)", form)
+    terms = [Term(s0, e0, 1 - 2 * g, 0, None)]
+    if g < Fraction(1, 4):  # sec. 7.3: the fixed step's (3/8) log L / L survives as (3/8) log(tau) / L
+        terms.append(Term(ctx.mpf(3) * (1 - 2 * _num(ctx, g)) / 8, ctx.mpf(0), Fraction(1), 1, str(Fraction(3, 8) * (1 - 2 * g))))
+        return Expansion(lim, terms, "1/L", form + "; (3/8) log(tau)/L from the fixed-step expansion (sec. 7.3)")
+    return Expansion(lim, terms, "L^-(2 - 4 gamma) log L + log(L)/L", form)
 
 
 def continuum_theta_ode(rho, digits: int):

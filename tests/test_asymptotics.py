@@ -243,6 +243,27 @@ def test_large_tau_follows_continuum(gamma):
         assert abs(rntk_sym.ntk("resnet", 0.5, L, gamma=gamma) - F) < 0.1 * w
 
 
+@pytest.mark.parametrize("gamma", ["0.1", "0.15"])
+def test_large_tau_log_term(gamma):
+    # docs/asymptotics.md sec. 7.3: for gamma < 1/4, Omegabar_L - 1/4 = s0 L^-(1-2gamma)
+    # + (3/8)(1 - 2 gamma) log L / L + O(1/L). Checked on the skip-ahead (sec. 6.3) at L = 10^9..10^15:
+    # L * residual settles to a constant with the log term, and drifts by (3/8)(1-2gamma) log 10 per
+    # decade without it. (The next terms, L^-2(1-2gamma) log L, fall off slowly as gamma -> 1/4.)
+    ex = A.expansion("resnet", "0.5", gamma=gamma, digits=14)
+    lead, log_term = ex.terms
+    assert log_term.exact == str(Fraction(3, 8) * (1 - 2 * Fraction(gamma)))
+    assert (log_term.power, log_term.log_power) == (1, 1)
+    leading_only = A.Expansion(ex.limit, [lead], "", "")
+    with_log, without = [], []
+    for L in (10 ** 9, 10 ** 12, 10 ** 15):
+        v, err, _ = A.skip_ahead("resnet", "0.5", L, gamma=gamma, digits=25)
+        without.append(L * (v - _sum_terms(leading_only, L)))
+        with_log.append(L * (v - _sum_terms(ex, L)))
+    drift = log_term.coefficient * mpmath.log(1000)
+    assert abs(with_log[2] - with_log[1]) < 0.02 * drift < abs(with_log[1] - with_log[0]) + 0.02 * drift
+    assert abs((without[2] - without[1]) - drift) < 0.02 * drift
+
+
 def test_degeneration_time_is_halfway():
     t = A.degeneration_time("0.5", digits=4)
     F, _, _ = A.continuum_kernel("0.5", t, 10)
