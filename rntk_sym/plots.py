@@ -40,6 +40,7 @@ RATE_CASES = (
     ("ResNet, gamma = 1", "resnet", None, {"gamma": "1"}),
     ("ResNet, gamma = 3/4", "resnet", None, {"gamma": "0.75"}),
     ("ResNet, gamma = 1/2", "resnet", None, {"gamma": "0.5"}),
+    ("ResNet, gamma = 1/10", "resnet", None, {"gamma": "0.1"}),
 )
 
 
@@ -223,7 +224,8 @@ def draw_rates(data: dict, out: str, dpi: int = 110) -> None:
     axb.set_title(r"(b) $L\,|$error$|$ vs $\log L$: fixed step, slope 3/8 = one log factor")
     axb.set_xlabel(r"$\log L$ (natural log)")
     axb.set_ylabel(r"$L\,|\bar\Omega_L - 1/4|$")
-    axc.set_title(r"(c) $L^{p}\,|$error$|$ vs $\log L$: pure powers, flat = no log factor")
+    axc.set_title(r"(c) $L^{p}\,|$error$|$ vs $\log L$, log scale: flat = no log factor")
+    axc.set_yscale("log")
     axc.set_xlabel(r"$\log L$ (natural log)")
     axc.set_ylabel(r"$L^{p}\,|\bar\Omega_L - \bar\Omega_\infty|$")
     for a in (axb, axc):
