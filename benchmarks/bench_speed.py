@@ -135,7 +135,8 @@ def table(L: int, N: int) -> None:
 
     with gmpy2.context(g.gctx):
         t, v = timed(lambda: _evaluate(g, "ffnet", "ntk", g.number("0.3"), L, scale))
-    rows.append(("gmpy2 mpfr context", t, L, mpmath.mpf(v.as_integer_ratio()[0]) / v.as_integer_ratio()[1],
+    num, den = (int(x) for x in v.as_integer_ratio())  # gmpy2 mpz -> int (mpmath without gmpy2 refuses mpz)
+    rows.append(("gmpy2 mpfr context", t, L, mpmath.mpf(num) / den,
                  f"{prec} bits"))
 
     try:

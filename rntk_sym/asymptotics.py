@@ -800,8 +800,9 @@ def _segmented_skip(st: Setting, r: Fraction, L: int, digits: int, kernel: str =
     ctx, (u, v, S), rel, m = segmented_orbit(r, st.c, w, L=L, digits=digits + 2, progress=progress)
     tau = L * _num(ctx, w)
     val, err = (S / tau, rel * abs(S / tau)) if kernel == "ntk" else ((v - u) / 2, rel * (u + v) / 2)
-    return val, err, (f"asymptotic: segmented orbit (tau = L w = {mpmath.nstr(tau, 6)}; {m} time segments, "
-                      f"each of more than {SEGMENT_EXACT} steps extrapolated in 1/N from the recursion)")
+    return val, err, (f"asymptotic: segmented orbit (tau = L w = {mpmath.nstr(tau, 6)}; {SEGMENT_EXACT} exact steps, "
+                      f"then {m - 1} segments doubling in depth, each extrapolated in 1/N from coarse runs of "
+                      "the recursion)")
 
 
 def skip_ahead(arch: str, rho, L: int, *, gamma=None, alpha=None, beta=None, digits: int = 30, kernel: str = "ntk",
