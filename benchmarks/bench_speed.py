@@ -23,6 +23,7 @@ from rntk_sym import inputs  # noqa: E402
 from rntk_sym.backends import NUMPY, SCALAR, MPBackend  # noqa: E402
 from rntk_sym.kernels import _evaluate, guard_digits  # noqa: E402
 from rntk_sym.backends._plain import PlainScalar  # noqa: E402
+from rntk_sym.duals import s3_taylor_coefficients  # noqa: E402
 
 DIGITS = 30
 
@@ -58,11 +59,13 @@ class Gmpy2Context(PlainScalar):
         return +r
 
 
-class QuadContext:
+class QuadContext(PlainScalar):
     """Candidate: IEEE binary128 (113-bit significand, ~34 digits) vectorized in numpy by the
     ``numpy-quaddtype`` package (SLEEF kernels): the "multi-word floats vectorized in numpy" candidate
-    with its transcendental functions ready-made. ``s3_small`` by its Taylor series (20 terms, Horner),
-    the state held plainly."""
+    with its transcendental functions ready-made. ``s3_small`` by its Taylor series (20 terms of
+    rntk_sym.duals.s3_taylor_coefficients, Horner), the state held plainly."""
+
+    where = staticmethod(np.where)
 
     def __init__(self):
         from numpy_quaddtype import QuadPrecDType, QuadPrecision
@@ -71,14 +74,9 @@ class QuadContext:
         self.Q = QuadPrecision
         with mpmath.workdps(45):
             self.pi = QuadPrecision(mpmath.nstr(mpmath.pi, 40))
-            # s3(x) = sum_k (-1)^(k+1) 2k x^(2k+1) / (2k+1)!
-            self.coeffs = [QuadPrecision(mpmath.nstr(mpmath.mpf((-1) ** (k + 1) * 2 * k) / mpmath.factorial(2 * k + 1), 40))
-                           for k in range(1, 21)]
+            self.coeffs = [QuadPrecision(mpmath.nstr(mpmath.mpf(c.p) / c.q, 40)) for c in s3_taylor_coefficients(20)]
         self.one = QuadPrecision(1)
-        self.sqrt, self.atan2, self.where = np.sqrt, np.arctan2, np.where
-
-    def number(self, x):
-        return np.asarray(x, dtype=np.float64).astype(self.dtype) if not isinstance(x, str) else self.Q(x)
+        self.sqrt, self.atan2 = np.sqrt, np.arctan2
 
     def s3_small(self, a, sin_a, cos_a):
         a2 = a * a
@@ -89,16 +87,6 @@ class QuadContext:
 
     def zeros_like(self, x):
         return x * 0
-
-    @staticmethod
-    def accumulator(x):
-        return x
-
-    lead = total = accumulator
-
-    @staticmethod
-    def add(acc, x):
-        return acc + x
 
 
 def timed(f):

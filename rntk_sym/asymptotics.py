@@ -370,7 +370,7 @@ def _eval_rho(ctx, expr, r):
 SEGMENT_EXACT = 4000  # a segment of at most this many steps is run exactly (extrapolating one costs ~4000)
 SEGMENT_N0 = 32  # extrapolation levels: N = 32, 64, 96, ... coarse steps per segment (harmonic sequence)
 SEGMENT_LEVELS = 40
-CONTINUUM_FIRST = 40  # for w = 0 from rho < -1/2 the first segment is [0, 2^-40]: its share of the rho = -1 singularity is tiny
+CONTINUUM_FIRST = 40  # w = 0 from rho < -1/2: the first segment is [0, 2^-40] (little of the rho = -1 singularity)
 
 
 def _neville(hs, ys, x):
@@ -415,7 +415,8 @@ def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: i
     ``shat`` has a square-root singularity: ``pi - theta ~ sqrt(2 t)``), so ``N`` coarse Euler steps of size
     ``t/N`` resolve every segment equally well. Each segment is run with ``N`` coarse steps from its
     start and :func:`_extrapolate`-d to its true step count (sec. 6.3). Cost: at most ~4000 steps per
-    doubling of the depth, ``O(log L)``. For ``w = 0`` (the continuum) the cuts are ``t = 1/4, 1/2, 1, ...``, from ``t = 2^-40`` if ``rho < -1/2``.
+    doubling of the depth, ``O(log L)``. For ``w = 0`` (the continuum) the cuts are ``t = 1/4, 1/2, 1, ...``,
+    from ``t = 2^-40`` if ``rho < -1/2``.
 
     Returns ``(ctx, (u, v, S), rel_err, segments)``: ``rel_err`` sums the segments' relative
     extrapolation errors (the flow does not amplify relative errors: it contracts onto theta = 0).
@@ -437,7 +438,8 @@ def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: i
         steps = [b - a for a, b in zip([0] + ns, ns)]
     else:
         t_end = _num(ctx, tau)
-        cuts = [t for t in (ctx.ldexp(1, k) for k in range(-CONTINUUM_FIRST if 2 * v < 1 else -2, int(ctx.log(t_end, 2)) + 1)) if t < t_end]
+        first = -CONTINUUM_FIRST if 2 * v < 1 else -2
+        cuts = [t for t in (ctx.ldexp(1, k) for k in range(first, int(ctx.log(t_end, 2)) + 1)) if t < t_end]
         cuts.append(t_end)
         steps = [None] * len(cuts)
     rtol = ctx.mpf(10) ** (-digits - 3)
@@ -456,7 +458,7 @@ def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: i
                 return u1, v1, h * T1
 
             state, errs, _ = _extrapolate(ctx, sample, ctx.mpf(1) / n if n else ctx.zero, rtol)
-            rel += max([e / abs(x) for e, x in zip(errs, state) if e], default=ctx.zero)
+            rel += max([e / max(abs(x), ctx.ldexp(1, -ctx.prec)) for e, x in zip(errs, state) if e], default=ctx.zero)
         t0 = t1
         if progress is not None:
             progress(j + 1, len(cuts))
@@ -690,7 +692,8 @@ def expansion(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int 
     g = st.gamma
     terms = [Term(s0, e0, 1 - 2 * g, 0, None)]
     if g < Fraction(1, 4):  # sec. 7.3: the fixed step's (3/8) log L / L survives as (3/8) log(tau) / L
-        terms.append(Term(ctx.mpf(3) * (1 - 2 * _num(ctx, g)) / 8, ctx.mpf(0), Fraction(1), 1, str(Fraction(3, 8) * (1 - 2 * g))))
+        co = Fraction(3, 8) * (1 - 2 * g)
+        terms.append(Term(_num(ctx, co), ctx.mpf(0), Fraction(1), 1, str(co)))
         return Expansion(lim, terms, "1/L", form + "; (3/8) log(tau)/L from the fixed-step expansion (sec. 7.3)")
     return Expansion(lim, terms, "L^-(2 - 4 gamma) log L + log(L)/L", form)
 

@@ -67,9 +67,12 @@ def test_cli_huge_depth_is_refused_with_estimate(capsys):
     assert code == 2 and "hours" in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("arch", ["ffnet", "resnet"])
-def test_cli_depth_1e15_by_skip_ahead(capsys, arch):
-    code, out, _ = run(capsys, ["kernel", "--arch", arch, "--rho", "0.3", "--depth", "1" + "0" * 15, "--digits", "25", "--json"])
+@pytest.mark.parametrize("arch,extra", [("ffnet", []), ("resnet", []), ("resnet", ["--gamma", "0.25"]),
+                                        ("resnet", ["--gamma", "0.05", "--kernel", "gp"])])
+def test_cli_depth_1e15_by_skip_ahead(capsys, arch, extra):
+    # issue 6: L = 10^15 at 25 digits in every regime (docs/asymptotics.md sec. 3.5 and 6.3)
+    code, out, _ = run(capsys, ["kernel", "--arch", arch, "--rho", "0.3", "--depth", "1" + "0" * 15, "--digits", "25",
+                                "--json"] + extra)
     res = json.loads(out)
     assert code == 0 and res["method"] == "asymptotic" and float(res["error"]) < 1e-25
 
