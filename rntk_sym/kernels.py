@@ -134,6 +134,22 @@ METHODS = ("auto", "recursion", "asymptotic")
 AUTO_RECURSION_SECONDS = 5.0  # auto uses the exact recursion when it is estimated to take less
 REFUSE_SECONDS = 86400.0  # a recursion estimated to take longer than a day is refused (ValueError naming depth)
 FLOAT_SKIP_MAX_POINTS = 64  # float64 requests of at most this many rho may use the skip-ahead (~1 s each)
+SKIP_AHEAD_SECONDS = 3.0  # rough upper cost of one skip-ahead value at L <= 10^15 (for run-time estimates)
+
+
+def estimate_seconds(digits: int | None, depth: int, n_rho: int = 1) -> float:
+    """Rough run time of :func:`kernel` with ``method="auto"`` for ``n_rho`` values of rho (one
+    vectorized float64 call, or ``n_rho`` calls with ``digits``): the recursion, or the skip-ahead
+    where ``kernel`` would choose it."""
+    if digits is None:
+        rec = depth * step_seconds(None, depth) * n_rho ** 0.5
+        skip = depth * step_seconds(None, depth) > AUTO_RECURSION_SECONDS and n_rho <= FLOAT_SKIP_MAX_POINTS
+    else:
+        rec = n_rho * 2 * depth * step_seconds(digits, depth)
+        skip = rec > n_rho * AUTO_RECURSION_SECONDS
+    from .asymptotics import SEGMENT_EXACT  # the skip-ahead applies beyond it
+
+    return n_rho * SKIP_AHEAD_SECONDS if skip and depth > SEGMENT_EXACT else rec
 
 
 def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha=None,

@@ -36,7 +36,7 @@ import mpmath
 import numpy as np
 
 from . import inputs
-from .kernels import ntk, step_seconds
+from .kernels import estimate_seconds as estimate_seconds_of, ntk
 from .rates import fit_rate
 
 MAX_WORKERS = 2
@@ -184,10 +184,9 @@ def _open_cache(path):
 
 
 def estimate_seconds(g: Grid) -> float:
-    """Rough run time of the whole grid on one worker."""
-    n_rho = 1 if g.digits is None else len(g.rhos)
-    runs = 1 if g.digits is None else 2
-    return sum(runs * L * step_seconds(g.digits, L) for L in g.depths) * len(g.scales) * n_rho
+    """Rough run time of the whole grid on one worker (the recursion, or the skip-ahead at depths
+    where :func:`rntk_sym.ntk` chooses it: :func:`rntk_sym.kernels.estimate_seconds`)."""
+    return sum(estimate_seconds_of(g.digits, L, len(g.rhos)) for L in g.depths) * len(g.scales)
 
 
 def _local_results(tasks, workers):

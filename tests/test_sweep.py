@@ -125,7 +125,7 @@ def test_without_dask_local_works_and_dask_fails_clearly(monkeypatch, capsys, tm
     (["--depths", "1e3"], "depth"), (["--depth-range", "10:5:3"], "depth-range"),
     (["--depth-range", "10:100"], "depth-range"), (["--digits", "0"], "digits"),
     (["--workers", "3"], "workers"), (["--arch", "cnn"], "arch"), (["--bogus"], "bogus"),
-    (["--depths", "10000000000000"], "depths"),
+    (["--rho", ",".join(str(k / 100) for k in range(70)), "--depths", "10000000000000"], "depths"),  # > 64 rho
 ])
 def test_cli_bad_input_exit_2(capsys, tmp_path, extra, name):
     argv = ["explore", "--rho", "0.5", "--depths", "10,20", "--out", str(tmp_path)]
@@ -171,3 +171,18 @@ def test_series_carry_the_derived_limit():
     (s,) = res["series"]
     assert s["regime"] == "one-hidden-layer" and s["derived_rate"] == "L^-(1)"
     assert abs(float(s["limit"]) - float(s["derived_limit"])) < 1e-11
+
+
+def test_deep_sweep_uses_the_skip_ahead():
+    # depths the recursion would need hours for: the estimate counts the skip-ahead that rntk_sym.ntk
+    # chooses there (docs/asymptotics.md sec. 6.3), and the values agree with it at 25 digits
+    deep = sw.grid("resnet", gammas=["0.25"], rhos=["0", "0.5"], depths=[10 ** 9, 10 ** 12])
+    assert sw.estimate_seconds(deep) < 60
+    many = sw.grid("resnet", gammas=["0.25"], rhos=[str(k / 100) for k in range(100)], depths=[10 ** 12])
+    assert sw.estimate_seconds(many) > sw.MAX_SECONDS  # over 64 float64 rhos: the recursion, refused
+    res = sw.sweep("resnet", gammas=["0.25"], rhos=["0", "0.5"], depths=[10 ** 9], workers=1)
+    import rntk_sym
+
+    for row in res["points"]:
+        ref = rntk_sym.ntk("resnet", row["rho"], 10 ** 9, gamma="0.25", digits=25, method="asymptotic")
+        assert abs(float(row["value"]) - float(ref.value)) < 1e-15
