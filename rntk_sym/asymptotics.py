@@ -19,7 +19,11 @@ Regimes (section numbers of docs/asymptotics.md):
 - ``"small-tau"`` (sec. 5): ResNet, gamma in (1/2, 1]: ``Omegabar_L = sum_{k>=0, 0<=j<=k} a_kj tau^j w^(k-j)``
   with closed forms ``a_kj(rho)``; limit ``Q(rho)`` with c = 1.
 - ``"continuum"`` (sec. 6): ResNet gamma = 1/2, alpha = beta/sqrt(L): limit ``S(beta^2)/beta^2`` by quadrature.
-- ``"large-tau"`` (sec. 7): ResNet gamma in (0, 1/2): limit 1/4, leading rate ``s0(rho) / tau``.
+- ``"large-tau"`` (sec. 7): ResNet gamma in (0, 1/2): limit 1/4, leading rate ``s0(rho) / tau``, then
+  ``(3/8) log(tau) / L`` (sec. 7.3).
+
+Skip-ahead (a value at depth L in O(log L) work, :func:`skip_ahead`): the Fatou coordinate for the fixed
+step (sec. 3.5) and, for every setting, the segmented orbit (sec. 6.3).
 
 All mpmath work happens in private ``mpmath.MPContext`` objects; the global ``mpmath.mp`` is never set.
 """
