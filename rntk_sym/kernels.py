@@ -137,19 +137,28 @@ FLOAT_SKIP_MAX_POINTS = 64  # float64 requests of at most this many rho may use 
 SKIP_AHEAD_SECONDS = 3.0  # rough upper cost of one skip-ahead value at L <= 10^15 (for run-time estimates)
 
 
+def recursion_seconds(digits: int | None, depth: int) -> float:
+    """Estimated time of the recursion for one rho (float64: one run; ``digits``: the two mpmath
+    precisions)."""
+    return depth * step_seconds(None, depth) if digits is None else 2 * depth * step_seconds(digits, depth)
+
+
+def prefers_skip_ahead(digits: int | None, depth: int, n_rho: int = 1) -> bool:
+    """Whether ``method="auto"`` tries the skip-ahead: the recursion is estimated over
+    AUTO_RECURSION_SECONDS per rho and, in float64, at most FLOAT_SKIP_MAX_POINTS values of rho are asked."""
+    return recursion_seconds(digits, depth) > AUTO_RECURSION_SECONDS and \
+        (digits is not None or n_rho <= FLOAT_SKIP_MAX_POINTS)
+
+
 def estimate_seconds(digits: int | None, depth: int, n_rho: int = 1) -> float:
     """Rough run time of :func:`kernel` with ``method="auto"`` for ``n_rho`` values of rho (one
     vectorized float64 call, or ``n_rho`` calls with ``digits``): the recursion, or the skip-ahead
     where ``kernel`` would choose it."""
-    if digits is None:
-        rec = depth * step_seconds(None, depth) * n_rho ** 0.5
-        skip = depth * step_seconds(None, depth) > AUTO_RECURSION_SECONDS and n_rho <= FLOAT_SKIP_MAX_POINTS
-    else:
-        rec = n_rho * 2 * depth * step_seconds(digits, depth)
-        skip = rec > n_rho * AUTO_RECURSION_SECONDS
     from .asymptotics import SEGMENT_EXACT  # the skip-ahead applies beyond it
 
-    return n_rho * SKIP_AHEAD_SECONDS if skip and depth > SEGMENT_EXACT else rec
+    if prefers_skip_ahead(digits, depth, n_rho) and depth > SEGMENT_EXACT:
+        return n_rho * SKIP_AHEAD_SECONDS
+    return recursion_seconds(digits, depth) * (n_rho ** 0.5 if digits is None else n_rho)
 
 
 def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha=None,
@@ -191,8 +200,7 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
         if method == "asymptotic":
             raise ValueError("method: 'asymptotic' needs digits=D (it is a high-precision method)")
         r = inputs.rho_array(rho)
-        if method == "auto" and r.size <= FLOAT_SKIP_MAX_POINTS and \
-                depth * step_seconds(None, depth) > AUTO_RECURSION_SECONDS:
+        if method == "auto" and prefers_skip_ahead(None, depth, r.size):
             # deep float64 request: the skip-ahead at 17 digits, rounded, where a description applies
             from . import asymptotics
 
@@ -201,7 +209,7 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
             if all(v is not None for v in res):
                 out = np.array([float(v[0]) for v in res]).reshape(r.shape)
                 return float(out) if r.ndim == 0 else out
-        if max_seconds is not None and depth * step_seconds(None, depth) * max(r.size, 1) ** 0.5 > max_seconds:
+        if max_seconds is not None and recursion_seconds(None, depth) * max(r.size, 1) ** 0.5 > max_seconds:
             raise ValueError(f"depth: the float64 recursion at L = {depth} would take longer than {max_seconds} s")
         if r.ndim == 0:
             return float(_evaluate(SCALAR, arch, kernel, float(r), depth, scale, progress))
@@ -209,8 +217,8 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     r = inputs.rho_exact(rho)
     if certified:
         return _certified(arch, kernel, r, depth, scale, digits, method, max_seconds, progress)
-    seconds = 2 * depth * step_seconds(digits, depth)
-    if method == "asymptotic" or (method == "auto" and seconds > AUTO_RECURSION_SECONDS):
+    seconds = recursion_seconds(digits, depth)
+    if method == "asymptotic" or (method == "auto" and prefers_skip_ahead(digits, depth)):
         from . import asymptotics
 
         seg = None if progress is None else (lambda j, m: progress(2 * depth * j // m))  # same budget as below
