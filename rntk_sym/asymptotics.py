@@ -660,7 +660,8 @@ def expansion(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int 
     - small-tau (gamma in (1/2, 1]): powers ``j - 2 gamma m`` with closed-form coefficients (sec. 5).
     - continuum (gamma = 1/2): ``a_1/L + a_2/L^2`` (sec. 6).
     - large-tau (gamma in (0, 1/2)): the leading ``s_0(rho) L^-(1 - 2 gamma)`` (sec. 7), numerically;
-      for gamma < 1/4 also ``(3/8)(1 - 2 gamma) log L / L`` (sec. 7.3).
+      for gamma <= 1/4 then ``(3/8)(1 - 2 gamma) log L / L`` (sec. 7.3); for gamma > 1/4 the continuum's
+      ``s_1 L^-2(1 - 2 gamma)`` (and ``s_2 L^-3(1 - 2 gamma)`` for gamma > 1/3) come first (sec. 7.4).
     """
     st = setting(arch, gamma, alpha, beta)
     digits = _numeric_digits(inputs.digits(digits), "expansion")
@@ -692,14 +693,20 @@ def expansion(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int 
         co = _continuum_rate(r, st.beta_squared(), digits)
         terms = [Term(co[k][0], co[k][1], Fraction(k), 0, None) for k in (1, 2)]
         return Expansion(lim, terms, "L^-3", "Euler global-error expansion in 1/L (exact recursion, extrapolated)")
-    s0, e0, form = large_tau_coefficient(r, digits=min(digits, 12))
     g = st.gamma
-    terms = [Term(s0, e0, 1 - 2 * g, 0, None)]
-    if g < Fraction(1, 4):  # sec. 7.3: the fixed step's (3/8) log L / L survives as (3/8) log(tau) / L
-        co = Fraction(3, 8) * (1 - 2 * g)
-        terms.append(Term(_num(ctx, co), ctx.mpf(0), Fraction(1), 1, str(co)))
+    p = 1 - 2 * g  # tau ~ L^p
+    if g <= Fraction(1, 4):  # sec. 7.3: the fixed step's (3/8) log L / L survives as (3/8) log(tau) / L
+        s0, e0, form = large_tau_coefficient(r, digits=min(digits, 12))
+        co = Fraction(3, 8) * p
+        terms = [Term(s0, e0, p, 0, None), Term(_num(ctx, co), ctx.mpf(0), Fraction(1), 1, str(co))]
         return Expansion(lim, terms, "1/L", form + "; (3/8) log(tau)/L from the fixed-step expansion (sec. 7.3)")
-    return Expansion(lim, terms, "L^-(2 - 4 gamma) log L + log(L)/L", form)
+    # sec. 7.4: F_0(tau) = 1/4 + s_0/tau + s_1/tau^2 + s_2/tau^3: every s_k/tau^(k+1) with (k+1) p < 1
+    # comes before the (3/8) p log L / L of the w-correction
+    co = large_tau_coefficients(r, digits=min(digits, 20))
+    terms = [Term(v, e, (k + 1) * p, 0, None) for k, (v, e) in enumerate(co) if k == 0 or (k + 1) * p < 1]
+    rest = "log(L)/L" if len(terms) < 3 else "L^-(4 - 8 gamma) log L + log(L)/L"
+    return Expansion(lim, terms, rest, "continuum S(tau) by the segmented orbit at tau = 2^14..2^30, fitted in "
+                     "1/tau (sec. 7.4); the w-correction (3/8) log(tau)/L comes after")
 
 
 def continuum_theta_ode(rho, digits: int):
@@ -756,6 +763,34 @@ def large_tau_coefficient(rho, digits: int = 12):
     hi, lo = fit(pts[-7:]), fit(pts[-5:])
     return hi, abs(hi - lo), ("continuum ODE in theta (mpmath.odefun) to theta = 2^-14, S - t/4 extrapolated "
                               "to theta = 0 in powers of theta and theta^k log theta")
+
+
+LARGE_TAU_POINTS = tuple(2 ** k for k in range(14, 31, 4))  # tau where S(tau) is fitted (sec. 7.4)
+
+
+def large_tau_coefficients(rho, digits: int = 12):
+    """``(s_0, s_1, s_2)`` and their errors in ``S(tau) = tau/4 + s_0 + s_1/tau + s_2/tau^2 + O(log tau/tau^3)``,
+    the large-time expansion of the continuum ODE (sec. 7.4), i.e. ``F_0(tau) = 1/4 + s_0/tau + s_1/tau^2 + ...``.
+
+    ``S(tau)`` by the segmented continuum orbit (:func:`segmented_orbit`, ``w = 0``) at the ``tau`` of
+    LARGE_TAU_POINTS, fitted in the basis ``1, 1/tau, 1/tau^2, log tau/tau^3, 1/tau^3`` (the first log
+    comes with the resonance ``tau^-3`` of the homogeneous solution). Errors: the change when the last
+    basis function is dropped (four deepest points), plus the orbits' own errors. Independent of
+    :func:`large_tau_coefficient` (the angle ODE), which the tests compare it with."""
+    r = inputs.rho_exact(rho)
+    pts, err = [], None
+    for tau in LARGE_TAU_POINTS:
+        ctx, (_, _, S), rel, _ = segmented_orbit(r, 1, 0, tau=tau, digits=digits + 15)
+        pts.append((ctx.mpf(tau), S - ctx.mpf(tau) / 4))
+        err = rel * S if err is None else max(err, rel * S)
+    basis = [lambda x: 1, lambda x: 1 / x, lambda x: x ** -2, lambda x: ctx.log(x) / x ** 3, lambda x: x ** -3]
+
+    def fit(rows, nb):
+        M = ctx.matrix([[f(x) for f in basis[:nb]] for x, _ in rows])
+        return ctx.lu_solve(M, ctx.matrix([y for _, y in rows]))
+
+    hi, lo = fit(pts, 5), fit(pts[1:], 4)
+    return [(hi[k], abs(hi[k] - lo[k]) + err * LARGE_TAU_POINTS[-1] ** k) for k in range(3)]
 
 
 # Skip-ahead (issue 6): a value at depth L without L steps. -------------------------------------------

@@ -264,6 +264,33 @@ def test_large_tau_log_term(gamma):
     assert abs((without[2] - without[1]) - drift) < 0.02 * drift
 
 
+def test_large_tau_coefficients_two_routes():
+    # sec. 7.4: s0 from the continuum S(tau) fitted in 1/tau (segmented orbit, w = 0) against s0 from the
+    # angle ODE extrapolated to theta = 0 (sec. 7.1): two independent computations
+    (s0, e0), (s1, e1), (s2, e2) = A.large_tau_coefficients("0.5", 12)
+    s0_angle, ea, _ = A.large_tau_coefficient("0.5", 14)
+    assert abs(s0 - s0_angle) <= e0 + ea < 1e-12
+    assert e1 < 1e-9 and e2 < 1e-2
+
+
+def test_large_tau_higher_terms():
+    # sec. 7.4: for gamma = 0.4 (tau ~ L^(1/5)) Omegabar_L = 1/4 + s0 L^-1/5 + s1 L^-2/5 + s2 L^-3/5 + ...
+    # with s_k from the continuum; checked on the skip-ahead of the discrete recursion (sec. 6.3): after
+    # subtracting k terms, L^((k+1)/5) * residual approaches s_k, and more closely at the deeper L
+    ex = A.expansion("resnet", "0.5", gamma="0.4", digits=20)
+    assert [t.power for t in ex.terms] == [Fraction(1, 5), Fraction(2, 5), Fraction(3, 5)]
+    gaps = []
+    for L in (10 ** 12, 10 ** 15):
+        v, _, _ = A.skip_ahead("resnet", "0.5", L, gamma="0.4", digits=25)
+        res, row = v - ex.limit.value, []
+        for k, t in enumerate(ex.terms):
+            scale = mpmath.mpf(L) ** (mpmath.mpf(k + 1) / 5)
+            row.append(abs(res * scale - t.coefficient) / abs(t.coefficient))
+            res -= t.coefficient / scale
+        gaps.append(row)
+    assert all(b < a for a, b in zip(*gaps)) and max(gaps[1]) < 0.02
+
+
 def test_degeneration_time_is_halfway():
     t = A.degeneration_time("0.5", digits=4)
     F, _, _ = A.continuum_kernel("0.5", t, 10)
