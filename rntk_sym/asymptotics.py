@@ -775,14 +775,16 @@ def large_tau_coefficients(rho, digits: int = 12):
     ``S(tau)`` by the segmented continuum orbit (:func:`segmented_orbit`, ``w = 0``) at the ``tau`` of
     LARGE_TAU_POINTS, fitted in the basis ``1, 1/tau, 1/tau^2, log tau/tau^3, 1/tau^3`` (the first log
     comes with the resonance ``tau^-3`` of the homogeneous solution). Errors: the change when the last
-    basis function is dropped (four deepest points), plus the orbits' own errors. Independent of
+    basis function is dropped (four deepest points), plus the largest orbit error times ``tau_max^k``
+    (a crude bound of its effect on ``s_k``). Independent of
     :func:`large_tau_coefficient` (the angle ODE), which the tests compare it with."""
     r = inputs.rho_exact(rho)
-    pts, err = [], None
+    ctx = _ctx(digits + 15)
+    pts, err = [], ctx.zero
     for tau in LARGE_TAU_POINTS:
-        ctx, (_, _, S), rel, _ = segmented_orbit(r, 1, 0, tau=tau, digits=digits + 15)
-        pts.append((ctx.mpf(tau), S - ctx.mpf(tau) / 4))
-        err = rel * S if err is None else max(err, rel * S)
+        _, (_, _, S), rel, _ = segmented_orbit(r, 1, 0, tau=tau, digits=digits + 15)
+        pts.append((ctx.mpf(tau), ctx.mpf(S) - ctx.mpf(tau) / 4))
+        err = max(err, ctx.mpf(rel * S))
     basis = [lambda x: 1, lambda x: 1 / x, lambda x: x ** -2, lambda x: ctx.log(x) / x ** 3, lambda x: x ** -3]
 
     def fit(rows, nb):
