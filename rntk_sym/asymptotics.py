@@ -67,11 +67,6 @@ def _num(ctx, x):
 # 1. Exact steps: the package's one recursion (rntk_sym.recursions) started from (theta, T)
 # --------------------------------------------------------------------------------------------------
 
-def _backend(ctx) -> MPBackend:
-    """An MPBackend sharing ``ctx``'s precision (numbers of both are plain mpf of equal precision)."""
-    return MPBackend(ctx.prec)
-
-
 def _runner(ctx):
     """``steps(w, c, u, v, n, T) -> (u_n, v_n, T_n)``: n layers of :func:`rntk_sym.recursions.run` with
     ``Block(w, c)`` on mpf values of ``ctx``, returned as mpf of ``ctx``. With python-flint (extra
@@ -82,7 +77,7 @@ def _runner(ctx):
 
         be = BallBackend(ctx.prec)
     except ImportError:
-        be = _backend(ctx)
+        be = MPBackend(ctx.prec)  # same precision: its numbers are plain mpf of ctx's precision
         return lambda w, c, u, v, n, T: tuple(ctx.mpf(x) for x in run(be, Block(w, c), u, v, n, T=T))
 
     def steps(w, c, u, v, n, T):
@@ -659,7 +654,7 @@ def expansion(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int 
       ``O(log^2 L / L^3)``; B1, B2 through the orbit constant K(rho) (sec. 3-4).
     - small-tau (gamma in (1/2, 1]): powers ``j - 2 gamma m`` with closed-form coefficients (sec. 5).
     - continuum (gamma = 1/2): ``a_1/L + a_2/L^2`` (sec. 6).
-    - large-tau (gamma in (0, 1/2)): the leading ``s_0(rho) L^-(1 - 2 gamma)`` (sec. 7), numerically;
+    - large-tau (gamma in (0, 1/2)): the leading ``s_0(rho) L^-(1 - 2 gamma)`` (sec. 7, 7.4), numerically;
       for gamma <= 1/4 then ``(3/8)(1 - 2 gamma) log L / L`` (sec. 7.3); for gamma > 1/4 the continuum's
       ``s_1 L^-2(1 - 2 gamma)`` (and ``s_2 L^-3(1 - 2 gamma)`` for gamma > 1/3) come first (sec. 7.4).
     """
@@ -695,18 +690,17 @@ def expansion(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int 
         return Expansion(lim, terms, "L^-3", "Euler global-error expansion in 1/L (exact recursion, extrapolated)")
     g = st.gamma
     p = 1 - 2 * g  # tau ~ L^p
-    if g <= Fraction(1, 4):  # sec. 7.3: the fixed step's (3/8) log L / L survives as (3/8) log(tau) / L
-        s0, e0, form = large_tau_coefficient(r, digits=min(digits, 12))
-        co = Fraction(3, 8) * p
-        terms = [Term(s0, e0, p, 0, None), Term(_num(ctx, co), ctx.mpf(0), Fraction(1), 1, str(co))]
-        return Expansion(lim, terms, "1/L", form + "; (3/8) log(tau)/L from the fixed-step expansion (sec. 7.3)")
-    # sec. 7.4: F_0(tau) = 1/4 + s_0/tau + s_1/tau^2 + s_2/tau^3: every s_k/tau^(k+1) with (k+1) p < 1
-    # comes before the (3/8) p log L / L of the w-correction
+    # sec. 7.4: F_0(tau) = 1/4 + s_0/tau + s_1/tau^2 + s_2/tau^3 + ...
     co = large_tau_coefficients(r, digits=min(digits, 20))
+    form = "continuum S(tau) by the segmented orbit at tau = 2^14..2^30, fitted in 1/tau (sec. 7.4)"
+    if g <= Fraction(1, 4):  # sec. 7.3: the fixed step's (3/8) log L / L survives as (3/8) log(tau) / L
+        c = Fraction(3, 8) * p
+        terms = [Term(co[0][0], co[0][1], p, 0, None), Term(_num(ctx, c), ctx.mpf(0), Fraction(1), 1, str(c))]
+        return Expansion(lim, terms, "1/L", form + "; (3/8) log(tau)/L from the fixed-step expansion (sec. 7.3)")
+    # every s_k/tau^(k+1) with (k+1) p < 1 comes before the (3/8) p log L / L of the w-correction
     terms = [Term(v, e, (k + 1) * p, 0, None) for k, (v, e) in enumerate(co) if k == 0 or (k + 1) * p < 1]
     rest = "log(L)/L" if len(terms) < 3 else "L^-(4 - 8 gamma) log L + log(L)/L"
-    return Expansion(lim, terms, rest, "continuum S(tau) by the segmented orbit at tau = 2^14..2^30, fitted in "
-                     "1/tau (sec. 7.4); the w-correction (3/8) log(tau)/L comes after")
+    return Expansion(lim, terms, rest, form + "; the w-correction (3/8) log(tau)/L comes after")
 
 
 def continuum_theta_ode(rho, digits: int):
