@@ -73,9 +73,15 @@ def table(max_exp: int) -> None:
             if kv is None:
                 continue
             note = f"ball radius {mpmath.nstr(cert.error, 2)}"
-            dig = f">= {-float(mpmath.log10(cert.error / abs(ref))):.1f} (proved)" if kv is cert else digits_of(kv.value, ref)
-            print(f"| 1e{e} | {name} | {t:.3g} | {per_plain * L / t:.3g} | {dig} | {mpmath.nstr(kv.decimal_error(), 2)} "
-                  f"| {note} |")
+            dig = (
+                f">= {-float(mpmath.log10(cert.error / abs(ref))):.1f} (proved)"
+                if kv is cert
+                else digits_of(kv.value, ref)
+            )
+            print(
+                f"| 1e{e} | {name} | {t:.3g} | {per_plain * L / t:.3g} | {dig} | {mpmath.nstr(kv.decimal_error(), 2)} "
+                f"| {note} |"
+            )
     for e in (6, 9, 12, 15):
         L = 10 ** e
         t_a, asy = timed(lambda: asymptotic(L, DIGITS))

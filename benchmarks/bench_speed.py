@@ -21,9 +21,9 @@ import seed_formulas as seed  # noqa: E402
 
 from rntk_sym import inputs  # noqa: E402
 from rntk_sym.backends import NUMPY, SCALAR, MPBackend  # noqa: E402
-from rntk_sym.kernels import _evaluate, guard_digits  # noqa: E402
 from rntk_sym.backends._plain import PlainScalar  # noqa: E402
 from rntk_sym.duals import s3_taylor_coefficients  # noqa: E402
+from rntk_sym.kernels import _evaluate, guard_digits  # noqa: E402
 
 DIGITS = 30
 

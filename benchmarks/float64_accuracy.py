@@ -40,7 +40,9 @@ def main(depths, kernels=("ntk", "gp")):
     print(f"{'regime':<22}{'kernel':<6}{'L':>9}  {'worst rel err':>14}  at rho")
     for L in depths:
         for arch, gamma, alpha in REGIMES:
-            name = arch if arch == "ffnet" else (f"resnet gamma={gamma}" if gamma is not None else f"resnet alpha={alpha}")
+            name = (
+                arch if arch == "ffnet" else (f"resnet gamma={gamma}" if gamma is not None else f"resnet alpha={alpha}")
+            )
             for kernel in kernels:
                 t = time.perf_counter()
                 e, r = worst(arch, gamma, alpha, L, kernel)

@@ -79,7 +79,7 @@ def check(quick: bool = True, *, kernel=package_kernel, shat=None, shatp=None, p
           "note": ("a single term c L^-p (log L)^q fits poorly (it prefers p > 1 with q = 2 where B1(rho) is "
                    "small): err is a sum (3/8) log L/L + B1/L; L*err as a polynomial in log L decides"),
           "failed": failed}
-    method = ("float64 recursion (rntk_sym.ntk) at L = %d..%d for rho in %s; fit_rate with/without log factors; "
-              "L*err vs log L; residual after the derived expansion (asymptotics.expansion); diagonal by sympy.rsolve"
-              % (depths[0], depths[-1], ", ".join(RHOS)))
+    method = (f"float64 recursion (rntk_sym.ntk) at L = {depths[0]}..{depths[-1]} for rho in {', '.join(RHOS)}; "
+              "fit_rate with/without log factors; L*err vs log L; residual after the derived expansion "
+              "(asymptotics.expansion); diagonal by sympy.rsolve")
     return make(ID, CLAIM, SOURCE, method, ev, not failed, t0)

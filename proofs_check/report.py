@@ -62,34 +62,78 @@ def _g(x, f="%.4g"):
 
 
 HEADLINES = {
-    "002-thm6-ffnet": lambda e: "L*err = a + b log L, b = " + ", ".join(
-        _g(d["slope of L*err vs log L (deepest 4)"], "%.4f") for d in e["per_rho"].values())
-        + " (3/8); diag T_L = " + e["diagonal_symbolic"]["T_l (rsolve)"].replace("l", "L"),
-    "002-thm7-resnet": lambda e: "L*err/a_1(rho) = " + ", ".join(
-        _g(d["L*err(L_max) / a_1"], "%.4f") for d in e["per_rho"].values()),
-    "002-thm7-resnet-rho=-1": lambda e: (f"err ~ L^-{_g(e['rho=-1']['rate']['p_free'], '%.3f')}, sqrt(L) err/C = "
-                                         f"{_g(e['rho=-1']['sqrt(L_max)*err / C'], '%.4f')} (C = "
-                                         f"{e['rho=-1']['derived constant']['C']}); sup L|err| ~ L^"
-                                         f"{_g(-e['sup growth']['p_free'], '%.3f')}"),
-    "002-resnet-divisor": lambda e: "Omega_L(x,x) = " + e["Omega_L(x,x) (sympy.summation)"] + ", difference "
-                                    + e["simplify(Omega_L(x,x) - divisor)"],
-    "000-gamma>1/2": lambda e: "fitted p vs leading power: " + ", ".join(
-        f"{_g(d['p fitted'], '%.3f')}/{d['leading term (expansion)'].split('^-')[1]}" for d in e["per_case"].values()),
-    "000-degenerate": lambda e: "limit " + ", ".join(_g(v) for v in e["the constant (asymptotics.limit, rho = -1, 0, 0.9)"].values())
-                                + "; gamma=1/4 tau*err -> " + ", ".join(
-        f"{_g(d['tau*err extrapolated in 1/tau'])} (s0 {_g(d['s0 (continuum)'])})"
-        for k, d in e["per_case"].items() if k.startswith("gamma")),
-    "000-gamma-in-(0,1/2)": lambda e: "err(L_max), tau: " + ", ".join(
-        f"g={g}: {_g(d['err(L_max)'], '%.2g')}, {_g(d['tau(L_max)'], '%.3g')}" for g, d in e["per_gamma"].items()),
-    "000-gamma=1/2": lambda e: "F0 = " + ", ".join(_g(d["F0 (continuum limit)"]) for d in e["per_rho"].values())
-                               + "; L*err/a_1 = " + ", ".join(_g(d["L*err(L_max)/a_1"], "%.4f") for d in e["per_rho"].values()),
-    "002-nonlearnability": lambda e: f"f(x_j)/y_j = {e['f(x_j)/y_j (J y = 0)']}, f(x*) = {e['f(x*) for general 1^T y = s']} (s = sum y = 0)",
-    "002-thm4-5-empirical-ntk": lambda e: "error ~ m^p, L^q: " + ", ".join(
-        f"{k}: p={_g(d['exponent in m'], '%.2f')}, q={_g(d['exponent in L'], '%.2f')}" for k, d in e["per_arch"].items()),
-    "003-gram-pd-gd": lambda e: ("min lambda = " + _g(min(min(r.values()) for r in e[
-        "least eigenvalue lambda(n, L) (unnormalized Omega_L Gram, random points in R^5)"].values()), "%.3g")
+    "002-thm6-ffnet": lambda e: (
+        "L*err = a + b log L, b = "
+        + ", ".join(_g(d["slope of L*err vs log L (deepest 4)"], "%.4f") for d in e["per_rho"].values())
+        + " (3/8); diag T_L = "
+        + e["diagonal_symbolic"]["T_l (rsolve)"].replace("l", "L")
+    ),
+    "002-thm7-resnet": lambda e: (
+        "L*err/a_1(rho) = " + ", ".join(_g(d["L*err(L_max) / a_1"], "%.4f") for d in e["per_rho"].values())
+    ),
+    "002-thm7-resnet-rho=-1": lambda e: (
+        f"err ~ L^-{_g(e['rho=-1']['rate']['p_free'], '%.3f')}, sqrt(L) err/C = "
+        f"{_g(e['rho=-1']['sqrt(L_max)*err / C'], '%.4f')} (C = "
+        f"{e['rho=-1']['derived constant']['C']}); sup L|err| ~ L^"
+        f"{_g(-e['sup growth']['p_free'], '%.3f')}"
+    ),
+    "002-resnet-divisor": lambda e: (
+        "Omega_L(x,x) = "
+        + e["Omega_L(x,x) (sympy.summation)"]
+        + ", difference "
+        + e["simplify(Omega_L(x,x) - divisor)"]
+    ),
+    "000-gamma>1/2": lambda e: (
+        "fitted p vs leading power: "
+        + ", ".join(
+            f"{_g(d['p fitted'], '%.3f')}/{d['leading term (expansion)'].split('^-')[1]}"
+            for d in e["per_case"].values()
+        )
+    ),
+    "000-degenerate": lambda e: (
+        "limit "
+        + ", ".join(_g(v) for v in e["the constant (asymptotics.limit, rho = -1, 0, 0.9)"].values())
+        + "; gamma=1/4 tau*err -> "
+        + ", ".join(
+            f"{_g(d['tau*err extrapolated in 1/tau'])} (s0 {_g(d['s0 (continuum)'])})"
+            for k, d in e["per_case"].items()
+            if k.startswith("gamma")
+        )
+    ),
+    "000-gamma-in-(0,1/2)": lambda e: (
+        "err(L_max), tau: "
+        + ", ".join(
+            f"g={g}: {_g(d['err(L_max)'], '%.2g')}, {_g(d['tau(L_max)'], '%.3g')}" for g, d in e["per_gamma"].items()
+        )
+    ),
+    "000-gamma=1/2": lambda e: (
+        "F0 = "
+        + ", ".join(_g(d["F0 (continuum limit)"]) for d in e["per_rho"].values())
+        + "; L*err/a_1 = "
+        + ", ".join(_g(d["L*err(L_max)/a_1"], "%.4f") for d in e["per_rho"].values())
+    ),
+    "002-nonlearnability": lambda e: (
+        f"f(x_j)/y_j = {e['f(x_j)/y_j (J y = 0)']}, f(x*) = {e['f(x*) for general 1^T y = s']} (s = sum y = 0)"
+    ),
+    "002-thm4-5-empirical-ntk": lambda e: (
+        "error ~ m^p, L^q: "
+        + ", ".join(
+            f"{k}: p={_g(d['exponent in m'], '%.2f')}, q={_g(d['exponent in L'], '%.2f')}"
+            for k, d in e["per_arch"].items()
+        )
+    ),
+    "003-gram-pd-gd": lambda e: (
+        "min lambda = "
+        + _g(
+            min(
+                min(r.values())
+                for r in e["least eigenvalue lambda(n, L) (unnormalized Omega_L Gram, random points in R^5)"].values()
+            ),
+            "%.3g",
+        )
         + f"; GD max loss/bound = {_g(e['GD']['max_t loss / bound'], '%.3g')}, rate/(lambda/n) = "
-        + _g(e["GD"]["rate / (lambda/n)"], "%.3g")),
+        + _g(e["GD"]["rate / (lambda/n)"], "%.3g")
+    ),
 }
 
 

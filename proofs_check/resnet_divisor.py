@@ -12,7 +12,9 @@ from rntk_sym.duals import RHO, dual
 from .core import SEED_002, make
 
 ID = "002-resnet-divisor"
-CLAIM = "ResNet: Omega_L(x, x) = 2 L alpha^2 (1 + alpha^2)^(L-1) for every L >= 1 and alpha > 0 (so Omegabar_L(x, x) = 1)"
+CLAIM = (
+    "ResNet: Omega_L(x, x) = 2 L alpha^2 (1 + alpha^2)^(L-1) for every L >= 1 and alpha > 0 (so Omegabar_L(x, x) = 1)"
+)
 SOURCE = SEED_002 + ", ResNet NTK and its normalization (MATH.md sec. 3)"
 
 L, l, i = sp.symbols("L l i", integer=True, positive=True)
@@ -64,7 +66,9 @@ def check(quick: bool = True, *, shat=None, shatp=None, divisor=DIVISOR, kernel=
             failed.append(f"sample L={Lv}, alpha={av}: seed sum != divisor")
     # the package's normalized diagonal is then exactly 1
     kern = kernel or (lambda arch, rho, L_, **kw: float(rntk_sym.ntk(arch, rho, L_, **kw)))
-    diag = {f"L={Lv}, alpha={a}": kern("resnet", 1.0, Lv, alpha=a) for Lv, a in ((3, "0.7"), (1000, "0.1"), (10**4, "2"))}
+    diag = {
+        f"L={Lv}, alpha={a}": kern("resnet", 1.0, Lv, alpha=a) for Lv, a in ((3, "0.7"), (1000, "0.1"), (10**4, "2"))
+    }
     diag.update({f"L={Lv}, gamma=1": kern("resnet", 1.0, Lv, gamma="1") for Lv in (1, 1000)})
     if any(v != 1.0 for v in diag.values()):
         failed.append("package: Omegabar_L(x, x) != 1")

@@ -101,7 +101,7 @@ def check(quick: bool = True, *, kernel=package_kernel, progress=None):
                      f"float64 vs 20 digits at L = {Lc}": {"float64": f64, "digits=20": str(hp)}},
           "expansion at rho=-1": at_minus_one,
           "a_1(rho) near -1": {f"1+rho=1e-{k}": v for k, v in zip(ks, a1)}, "a_1 blow-up exponent s": s,
-          "sup over rho in {%s} of L*|err|" % ", ".join(NEAR): {str(L): v for L, v in zip(sup_depths, sup)},
+          f"sup over rho in {{{', '.join(NEAR)}}} of L*|err|": {str(L): v for L, v in zip(sup_depths, sup)},
           "sup growth": rsup, "failed": failed}
     method = (f"float64 recursion at rho = -1, L = {depths[0]}..{depths[-1]}, fit_rate; C from the sympy series of "
               "Q and D at rho = -1; 20-digit cross-check; a_1(rho) from asymptotics.expansion at rho = -1 + 10^-k; "

@@ -9,8 +9,7 @@ import numpy as np
 
 from rntk_sym import asymptotics
 
-from .core import (SEED_000, geometric_depths, large_tau_constant, log_poly_fits, make, package_kernel,
-                   rate_summary)
+from .core import SEED_000, geometric_depths, large_tau_constant, log_poly_fits, make, package_kernel, rate_summary
 
 ID = "000-degenerate"
 CLAIM = ("constant alpha, and alpha = L^-1/4: Omegabar_L(rho) -> 1/4 for every rho in [-1, 1) (a constant kernel "
@@ -45,8 +44,10 @@ def check(quick: bool = True, *, kernel=package_kernel, progress=None):
                                          "expansion": {f"L^-{p:g} log^{q}": c for c, p, q in terms},
                                          "max |err - expansion|/|err| (deepest 4)": rel}
             if not (r1 < 0.01 and r0 > 5 * r1 and abs(slope - c_log) < 0.15 * c_log and rel < 0.01):
-                failed.append(f"alpha={a}, rho={r}: L*err is not a + (3/8) log L (slope {slope:.3g}, residual {r1:.2g}, "
-                              f"expansion residual {rel:.2g})")
+                failed.append(
+                    f"alpha={a}, rho={r}: L*err is not a + (3/8) log L (slope {slope:.3g}, residual {r1:.2g}, "
+                    f"expansion residual {rel:.2g})"
+                )
             k += 1
             if progress:
                 progress(k)
@@ -73,6 +74,9 @@ def check(quick: bool = True, *, kernel=package_kernel, progress=None):
             progress(k)
     limits = {r: float(asymptotics.limit("resnet", r, alpha="1").value) for r in ("-1", "0", "0.9")}
     ev = {"per_case": out, "the constant (asymptotics.limit, rho = -1, 0, 0.9)": limits, "failed": failed}
-    method = (f"float64 recursion at L = {depths[0]}..{depths[-1]} (constant alpha), ..{deep[-1]} (gamma = 1/4); L*err as a polynomial in log L against the "
-              "fixed-step expansion (constant alpha); tau*err extrapolated in 1/tau against the continuum s0(rho) (gamma = 1/4)")
+    method = (
+        f"float64 recursion at L = {depths[0]}..{depths[-1]} (constant alpha), ..{deep[-1]} (gamma = 1/4); "
+        "L*err as a polynomial in log L against the fixed-step expansion (constant alpha); "
+        "tau*err extrapolated in 1/tau against the continuum s0(rho) (gamma = 1/4)"
+    )
     return make(ID, CLAIM, SOURCE, method, ev, not failed, t0)

@@ -14,8 +14,7 @@ import time
 
 import numpy as np
 
-from .core import (SEED_000, geometric_depths, large_tau_constant, local_exponents, make, package_kernel,
-                   rate_summary)
+from .core import SEED_000, geometric_depths, large_tau_constant, local_exponents, make, package_kernel, rate_summary
 
 ID = "000-gamma-in-(0,1/2)"
 CLAIM = ("alpha = L^-gamma, 0 < gamma < 1/2: Omegabar_L(rho) -> 1/4 (degenerate) as L -> oo, with "

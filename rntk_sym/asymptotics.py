@@ -173,7 +173,7 @@ def _fixed_step_series(w_key, c: int, n: int, digits: int):
     E0 = inv[1:]
     C = A * E0[1] / a  # j = 1: A E0[1] + C lg[1] = 0, lg[1] = -a
     upow = [None, u]
-    for k in range(2, n):
+    for _ in range(2, n):
         upow.append(_mul(upow[-1], u, m - 1))
     d = {}
     for j in range(2, n):
@@ -451,7 +451,7 @@ def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: i
         else:
             dt = t1 - t0
 
-            def sample(N):
+            def sample(N, dt=dt, u=u, v=v, S=S):  # bound now: called by _extrapolate in this iteration
                 h = dt / N
                 u1, v1, T1 = steps_of(h, c, u, v, N, S / h)
                 return u1, v1, h * T1
@@ -490,7 +490,7 @@ def continuum_kernel(rho, tau, digits: int = 30):
         for extra in (10, 20):
             ctx, th0, sol = continuum_theta_ode(r, digits + extra)
             t = _num(ctx, tau)
-            x = ctx.findroot(lambda x: sol(x)[0] - t, th0 / 2, solver="secant")
+            x = ctx.findroot(lambda x, sol=sol, t=t: sol(x)[0] - t, th0 / 2, solver="secant")
             vals.append(sol(x)[1] / t)
         return vals[1], 2 * abs(vals[1] - vals[0]) + ctx.mpf(10) ** (-digits - 5), \
             "continuum ODE in the angle (mpmath.odefun), t(theta) = tau by the secant method, two precisions"
@@ -541,8 +541,12 @@ class Setting:
     @property
     def kind(self) -> str:
         """The limit in words."""
-        return {"fixed-step": "degenerate: 1/4 off the diagonal", "large-tau": "degenerate: 1/4 off the diagonal",
-                "small-tau": "one-hidden-layer kernel Omegabar_1", "continuum": "borderline: continuum kernel S(beta^2)/beta^2"}[self.regime]
+        return {
+            "fixed-step": "degenerate: 1/4 off the diagonal",
+            "large-tau": "degenerate: 1/4 off the diagonal",
+            "small-tau": "one-hidden-layer kernel Omegabar_1",
+            "continuum": "borderline: continuum kernel S(beta^2)/beta^2",
+        }[self.regime]
 
     def beta_squared(self) -> Fraction:
         return self.beta2 if self.beta2 is not None else Fraction(1)

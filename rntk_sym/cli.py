@@ -10,8 +10,10 @@ import json
 import sys
 import time
 
-from . import conventions, inputs, sweep as _sweep
-from .kernels import METHODS, kernel as _kernel, nstr
+from . import conventions, inputs
+from . import sweep as _sweep
+from .kernels import METHODS, nstr
+from .kernels import kernel as _kernel
 from .progress import Progress
 
 MAX_RECURSION_SECONDS = 3600.0
@@ -56,7 +58,7 @@ def _add_kernel(sub) -> None:
                    help="print the value in another NTK convention (docs/conventions.md): "
                         + ", ".join(conventions.CONVENTIONS))
     k.add_argument("--certified", action="store_true",
-                   help="guaranteed enclosure by ball arithmetic (python-flint, extra 'fast'); the exact "
+                   help="guaranteed enclosure by ball arithmetic (python-flint); the exact "
                         "recursion only; JSON adds \"certified\" and \"interval\": [lo, hi]")
 
 
@@ -163,7 +165,11 @@ def _print_rate(res: dict) -> None:
     print(f"{res['arch']} Omegabar_L(rho = {res['rho']}) = limit + sum c L^-p (log L)^q + O({res['remainder']})")
     print(f"  limit  {lim['value']} +/- {lim['error']}  [{lim['regime']}]")
     for t in res["terms"]:
-        ex = f"   exact: {t['exact']}" if t["exact"] and len(t["exact"]) < 120 else ("   (closed form in --json)" if t["exact"] else "")
+        ex = (
+            f"   exact: {t['exact']}"
+            if t["exact"] and len(t["exact"]) < 120
+            else ("   (closed form in --json)" if t["exact"] else "")
+        )
         print(f"  L^-{t['power']} (log L)^{t['log_power']}:  {t['coefficient']} +/- {t['error']}{ex}")
     print(f"  ({res['form']})")
 

@@ -27,15 +27,16 @@ in a private mpmath context at a precision above the inputs', so that e.g. ``2^-
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import mpmath
 import numpy as np
 
 from . import inputs
 from .backends import MPBackend
-from .kernels import KernelValue, _alpha2, kernel as _kernel
+from .kernels import KernelValue, _alpha2
+from .kernels import kernel as _kernel
 
 
 @dataclass(frozen=True)

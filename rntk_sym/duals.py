@@ -20,9 +20,9 @@ by ``python -m rntk_sym.codegen``.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Callable
+from functools import cache
 
 import numpy as np
 import sympy as sp
@@ -92,7 +92,7 @@ def _erf_dual() -> Dual:
     return Dual("erf", sp.erf(Z) / sp.sqrt(2 * c / sp.pi), shat, shatp)
 
 
-@lru_cache(maxsize=None)
+@cache
 def duals() -> dict[str, Dual]:
     """The closed-form duals the package knows, by name. ``relu`` is ``arccos1`` (normalized ReLU)."""
     table = {d.name: d for d in (_arccos_dual(0), _arccos_dual(1), _arccos_dual(2), _erf_dual())}
@@ -143,7 +143,7 @@ def relu_angle_identities() -> dict[str, tuple[sp.Expr, sp.Expr]]:
     }
 
 
-@lru_cache(maxsize=None)
+@cache
 def s3_taylor_coefficients(n_terms: int) -> tuple[sp.Rational, ...]:
     """Exact coefficients ``c_k`` of ``s3(x) = sum_{k>=1} c_k x^(2k+1)``, k = 1..n_terms, by SymPy series."""
     x = sp.Symbol("x")

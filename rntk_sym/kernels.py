@@ -16,9 +16,9 @@ import contextlib
 import decimal
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Callable
 
 import mpmath
 import numpy as np

@@ -27,7 +27,8 @@ from . import inputs
 from .backends import NUMPY
 from .kernels import ntk
 from .progress import Progress
-from .recursions import Block, run as run_recursion
+from .recursions import Block
+from .recursions import run as run_recursion
 
 FORMATS = ("png", "svg", "pdf")
 KINDS = ("rates", "phase", "kernels")
@@ -213,8 +214,15 @@ def draw_rates(data: dict, out: str, dpi: int = 110) -> None:
         target.plot(np.log(c["L_curve"][keep]), c["L_curve"][keep] ** float(p) * np.abs(c["err_curve"][keep]),
                     "--", color=col, lw=1.3, label=name + ("" if p == 1 else rf"  ($p$ = {p})"))
     ax.axvline(data["max_exact_depth"], color="0.6", lw=0.8, ls=":")
-    ax.text(data["max_exact_depth"] * 1.15, 0.98, "skip-ahead\n(method='asymptotic')", transform=ax.get_xaxis_transform(),
-            va="top", fontsize=8.5, color="0.35")
+    ax.text(
+        data["max_exact_depth"] * 1.15,
+        0.98,
+        "skip-ahead\n(method='asymptotic')",
+        transform=ax.get_xaxis_transform(),
+        va="top",
+        fontsize=8.5,
+        color="0.35",
+    )
     ax.text(data["max_exact_depth"] / 1.15, 0.98, f"exact recursion\n(digits={data['digits']})", ha="right",
             transform=ax.get_xaxis_transform(), va="top", fontsize=8.5, color="0.35")
     ax.set_xlabel("depth L")
@@ -367,7 +375,9 @@ def draw_phase(data: dict, out: str, dpi: int = 110) -> None:
     axl.set_ylabel(r"$\rho = \langle x, x'\rangle$")
     axv.set_yticklabels([])
     box = dict(boxstyle="round", fc="white", ec="0.5", alpha=0.85)
-    axl.text(0.24, 0.55, "degenerate\nlimit 1/4\n" + r"($0 < \gamma < 1/2$)", ha="center", va="center", fontsize=9, bbox=box)
+    axl.text(
+        0.24, 0.55, "degenerate\nlimit 1/4\n" + r"($0 < \gamma < 1/2$)", ha="center", va="center", fontsize=9, bbox=box
+    )
     axl.text(0.86, 0.55, "one-hidden-layer kernel\n" + r"$\bar\Omega_1(\rho) = (\hat\sigma + \rho\hat\sigma')/2$" + "\n"
              + r"($\gamma > 1/2$)", ha="center", va="center", fontsize=9, bbox=box)
     axl.annotate("borderline $\\gamma = 1/2$:\ncontinuum kernel $S(1)$", xy=(0.5, -0.55), xytext=(0.62, -0.75),
@@ -379,7 +389,13 @@ def draw_phase(data: dict, out: str, dpi: int = 110) -> None:
     sg = data["slice_gammas"]
     cols = plt.get_cmap("plasma")(np.linspace(0.05, 0.85, len(data["slice_depths"])))
     for L, v, col in zip(data["slice_depths"], data["slice_values"], cols):
-        axs.plot(sg, v, color=col, lw=1.5, label=rf"$L = 10^{{{math.log10(L):.3g}}}$" if L >= 10 and math.log10(L).is_integer() else f"L = {L}")
+        axs.plot(
+            sg,
+            v,
+            color=col,
+            lw=1.5,
+            label=rf"$L = 10^{{{math.log10(L):.3g}}}$" if L >= 10 and math.log10(L).is_integer() else f"L = {L}",
+        )
     sl = data["slice_limits"]
     lt, gt, eqs = sg < 0.5, sg > 0.5, np.isclose(sg, 0.5, rtol=0, atol=1e-12)
     axs.plot(sg[lt], sl[lt], "k-", lw=2.2, label=r"limit $L \to \infty$")
@@ -455,7 +471,7 @@ def draw_kernels(data: dict, out: str, dpi: int = 110) -> None:
     cols = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(data["depths"])))
     lines = []
     for ax, c in zip(axes, data["cases"]):
-        for L, v, col in zip(data["depths"], c["values"], cols):
+        for v, col in zip(c["values"], cols):
             ln, = ax.plot(data["rhos"], v, color=col, lw=1.4)
         lines = [ax.lines[k] for k in range(len(data["depths"]))]
         lr, lv = data["limit_rhos"], c["limit"]
@@ -512,15 +528,20 @@ def add_cli(sub) -> None:
     p = sub.add_parser("plot", help="figures: convergence rates, gamma phase diagram, kernel curves (PNG/SVG/PDF)")
     p.add_argument("kind", help="rates, phase or kernels")
     p.add_argument("--out", required=True, help="output file; the format from its extension: .png, .svg or .pdf")
-    p.add_argument("--max-depth", help="largest depth shown (rates: skip-ahead points, default 1e10; phase: "
-                                       "slice depths 10..max, default 1e5; kernels: depths 1, 10, .., max, default 1e4)")
+    p.add_argument(
+        "--max-depth",
+        help="largest depth shown (rates: skip-ahead points, default 1e10; phase: "
+        "slice depths 10..max, default 1e5; kernels: depths 1, 10, .., max, default 1e4)",
+    )
     p.add_argument("--max-exact-depth", default="10000", help="rates: exact recursion up to this depth (default 1e4)")
     p.add_argument("--rho", default="0.5", help="rates: rho of the curves (plus the FFNet at rho = -1); "
                                                 "phase: rho of the slice (default 0.5)")
     p.add_argument("--digits", default="20", help="rates: significant digits of the exact values (default 20)")
     p.add_argument("--depth", default="10000", help="phase: depth of the heat map (default 1e4)")
     p.add_argument("--n-gamma", default="60", help="phase: gammas in the heat map (default 60)")
-    p.add_argument("--n-rho", default=None, help="phase: rhos in the heat map (default 81); kernels: rhos per curve (default 401)")
+    p.add_argument(
+        "--n-rho", default=None, help="phase: rhos in the heat map (default 81); kernels: rhos per curve (default 401)"
+    )
     p.add_argument("--dpi", default="110", help="resolution of a PNG (default 110)")
     p.add_argument("--data", help="also write the plotted numbers to this JSON file")
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress")
@@ -553,10 +574,16 @@ def run(args) -> dict:
         raise ValueError(f"dpi: must be an integer in [20, 600], got {args.dpi!r}")
     t0 = time.perf_counter()
     if kind == "rates":
-        kw = dict(rho=args.rho, max_exact_depth=_depth_arg("max-exact-depth", args.max_exact_depth),
-                  max_depth=_depth_arg("max-depth", args.max_depth or "1e10"), digits=inputs.digits(_int("digits", args.digits)))
+        kw = dict(
+            rho=args.rho,
+            max_exact_depth=_depth_arg("max-exact-depth", args.max_exact_depth),
+            max_depth=_depth_arg("max-depth", args.max_depth or "1e10"),
+            digits=inputs.digits(_int("digits", args.digits)),
+        )
         n_exact = len(_decades(2, kw["max_exact_depth"], 4))
-        total = len(RATE_CASES) * (1 + n_exact + len(_decades(kw["max_exact_depth"], max(kw["max_depth"], kw["max_exact_depth"] + 1), 2)))
+        total = len(RATE_CASES) * (
+            1 + n_exact + len(_decades(kw["max_exact_depth"], max(kw["max_depth"], kw["max_exact_depth"] + 1), 2))
+        )
         draw = rates
     elif kind == "phase":
         top = _depth_arg("max-depth", args.max_depth or "1e5")

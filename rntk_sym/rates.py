@@ -283,7 +283,9 @@ def extrapolate(L, values, terms=((1, 1), (1, 0)), *, window: int | None = None,
     k = len(ts) + 1
     w = k if window is None else window
     if isinstance(w, bool) or not isinstance(w, numbers.Integral) or not k <= w <= len(Ls):
-        raise ValueError(f"window: must be an integer in [{k}, {len(Ls)}] (terms + 1 .. number of depths), got {window!r}")
+        raise ValueError(
+            f"window: must be an integer in [{k}, {len(Ls)}] (terms + 1 .. number of depths), got {window!r}"
+        )
     sl = slice(len(Ls) - w, len(Ls))
     limit, coeffs, weights = _solve(ctx, Ls[sl], vals[sl], ts)
     est = {"noise": ctx.fsum(abs(wi) * e for wi, e in zip(weights, errs[sl]))}

@@ -31,8 +31,9 @@ accumulators ``accumulator``, ``lead``, ``add``, ``total`` (see :func:`run`).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,9 @@ class RNTKKernel(Kernel):
 
     def diag(self, X):
         X, nx, _ = self._prepare(X)
-        scale = 1.0 if self.inputs == "normalize" else nx * conventions.input_scale(self.convention, nx, 1.0, X.shape[1])
+        scale = (
+            1.0 if self.inputs == "normalize" else nx * conventions.input_scale(self.convention, nx, 1.0, X.shape[1])
+        )
         return self._on_sphere(np.ones(X.shape[0])) * scale
 
     def is_stationary(self):

@@ -36,7 +36,8 @@ import mpmath
 import numpy as np
 
 from . import inputs
-from .kernels import estimate_seconds as estimate_seconds_of, ntk
+from .kernels import estimate_seconds as estimate_seconds_of
+from .kernels import ntk
 from .rates import fit_rate
 
 MAX_WORKERS = 2
@@ -344,8 +345,13 @@ def classify(g: Grid, scale, rho: str, rows: list[dict]) -> dict:
         usable = [(L, abs(x - lim)) for L, x in zip(Ls, v) if L > 1 and abs(x - lim) > noise * (1 + abs(lim))]
         if len(usable) >= 3:
             fit = fit_rate([L for L, _ in usable], [e for _, e in usable])
-            out.update(rate=fit.form, p=round(fit.p, 6), q=int(fit.q) if fit.q == int(fit.q) else fit.q, c=mpmath.nstr(fit.c, 6),
-                       rate_residual=round(fit.residual, 6))
+            out.update(
+                rate=fit.form,
+                p=round(fit.p, 6),
+                q=int(fit.q) if fit.q == int(fit.q) else fit.q,
+                c=mpmath.nstr(fit.c, 6),
+                rate_residual=round(fit.residual, 6),
+            )
         else:
             out["note"] = "too few depths above the precision floor to fit a rate"
         return out
@@ -396,7 +402,9 @@ def depth_range(s: str) -> list[int]:
     except (ArithmeticError, ValueError):
         a = None
     if a is None or a != a.to_integral_value() or b != b.to_integral_value() or not 1 <= a < b or not 2 <= n <= 1000:
-        raise ValueError(f"depth-range: must be START:STOP:N with integers 1 <= START < STOP and 2 <= N <= 1000, got {s!r}")
+        raise ValueError(
+            f"depth-range: must be START:STOP:N with integers 1 <= START < STOP and 2 <= N <= 1000, got {s!r}"
+        )
     a, b = int(a), int(b)
     la, lb = math.log(a), math.log(b)
     return sorted({round(math.exp(la + (lb - la) * i / (n - 1))) for i in range(n)} | {a, b})
@@ -408,7 +416,11 @@ def add_cli(sub) -> None:
     p.add_argument("--arch", default="resnet", help="ffnet or resnet (default resnet)")
     p.add_argument("--gamma", help="comma-separated gammas (alpha = L^-gamma), exact decimals")
     p.add_argument("--alpha", help="comma-separated constant alphas > 0, exact decimals")
-    p.add_argument("--rho", required=True, help="comma-separated rho in [-1, 1] (write --rho=-0.5,0.5 when the list starts with a minus)")
+    p.add_argument(
+        "--rho",
+        required=True,
+        help="comma-separated rho in [-1, 1] (write --rho=-0.5,0.5 when the list starts with a minus)",
+    )
     d = p.add_mutually_exclusive_group(required=True)
     d.add_argument("--depths", help="comma-separated depths L")
     d.add_argument("--depth-range", help="START:STOP:N, N log-spaced depths")

@@ -6,11 +6,10 @@ from fractions import Fraction
 
 import mpmath
 import pytest
+import seed_formulas as seed
 
 import rntk_sym
 from rntk_sym import asymptotics as A
-
-import seed_formulas as seed
 
 
 def _exact(arch, rho, L, **kw):

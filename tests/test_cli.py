@@ -154,14 +154,18 @@ def test_cli_numeric_asymptotics_refuse_absurd_digits(capsys, argv):
 
 @pytest.mark.parametrize("nogmpy", ["1", ""])
 def test_cli_max_digits_with_and_without_gmpy2(nogmpy):
-    # mpmath's two backends (gmpy2, the optional extra 'fast', or pure Python: MPMATH_NOGMPY=1) format
+    # mpmath's two backends (gmpy2, a core dependency, or pure Python: MPMATH_NOGMPY=1) format
     # decimals differently; the pure-Python one goes through Python ints, capped at 4300 digits
     import os
     import subprocess
     import sys
     if not nogmpy:
         pytest.importorskip("gmpy2")
-    env = dict(os.environ, MPMATH_NOGMPY=nogmpy) if nogmpy else {k: v for k, v in os.environ.items() if k != "MPMATH_NOGMPY"}
+    env = (
+        dict(os.environ, MPMATH_NOGMPY=nogmpy)
+        if nogmpy
+        else {k: v for k, v in os.environ.items() if k != "MPMATH_NOGMPY"}
+    )
     code = ("import json, mpmath, sys; from rntk_sym.cli import main; "
             "sys.argv = ['rntk']; print(mpmath.libmp.BACKEND, file=sys.stderr); "
             "sys.exit(main(['limit', '--arch', 'resnet', '--rho', '0.3', '--digits', '10000', '--json']))")

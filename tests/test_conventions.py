@@ -146,7 +146,10 @@ def ours(rho, L, **kw):
             rntk_sym.gp("ffnet" if not kw else "resnet", rho, L, digits=DPS, **kw).value)
 
 
-def close(a, b, tol=mpmath.mpf(10) ** -40):
+TOL_40 = mpmath.mpf(10) ** -40
+
+
+def close(a, b, tol=TOL_40):
     return abs(a - b) <= tol * max(1, abs(b))
 
 
@@ -329,6 +332,7 @@ def test_sklearn_regression(arch, kw):
     pytest.importorskip("sklearn")
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.kernel_ridge import KernelRidge
+
     from rntk_sym.sklearn_kernel import RNTKKernel
 
     X, y = _data(60)
@@ -359,6 +363,7 @@ def test_sklearn_regression(arch, kw):
 def test_sklearn_options():
     pytest.importorskip("sklearn")
     from sklearn.base import clone
+
     from rntk_sym.sklearn_kernel import RNTKKernel
 
     X, _ = _data(5)

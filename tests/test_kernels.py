@@ -7,13 +7,13 @@ import math
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+import seed_formulas as seed
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import rntk_sym
 from rntk_sym.backends import MPBackend
 from rntk_sym.backends.floats import _s3_series
-
-import seed_formulas as seed
 
 RHOS = ["-1", "-0.99", "-0.3", "0", "0.3", "0.7", "0.999"]
 

@@ -12,8 +12,8 @@ import math
 import mpmath
 import numpy as np
 import pytest
-
 import seed_formulas as sf
+
 from rntk_sym import asymptotics, ntk, plots
 from rntk_sym.cli import main
 

@@ -12,9 +12,19 @@ from contextlib import redirect_stdout
 import numpy as np
 import pytest
 
-from proofs_check import (empirical_ntk, ffnet_thm6, gram_gd, nonlearnability, resnet_divisor,
-                          resnet_thm7, resnet_thm7_endpoint, seed000_degenerate, seed000_gamma_gt_half,
-                          seed000_gamma_half, seed000_gamma_lt_half)
+from proofs_check import (
+    empirical_ntk,
+    ffnet_thm6,
+    gram_gd,
+    nonlearnability,
+    resnet_divisor,
+    resnet_thm7,
+    resnet_thm7_endpoint,
+    seed000_degenerate,
+    seed000_gamma_gt_half,
+    seed000_gamma_half,
+    seed000_gamma_lt_half,
+)
 from proofs_check.core import naive_kernel, package_kernel, relu_shat, relu_shatp
 from rntk_sym.cli import main
 from rntk_sym.duals import RHO, dual
@@ -32,7 +42,9 @@ PERTURBED_SHATP = naive_kernel(relu_shat, lambda r: relu_shatp(r) + 0.01 * (1 - 
 def test_naive_kernel_matches_package():
     for arch in ("ffnet", "resnet"):
         for r in (-0.7, 0.2, 0.9):
-            assert naive_kernel(relu_shat, relu_shatp)(arch, r, 50) == pytest.approx(package_kernel(arch, r, 50), abs=1e-12)
+            assert naive_kernel(relu_shat, relu_shatp)(arch, r, 50) == pytest.approx(
+                package_kernel(arch, r, 50), abs=1e-12
+            )
 
 
 def test_ffnet_diagonal_proof_and_its_failure():

@@ -11,8 +11,8 @@ import sys
 
 import mpmath
 import pytest
-
 import seed_formulas as sf
+
 from rntk_sym import sweep as sw
 from rntk_sym.cli import main
 

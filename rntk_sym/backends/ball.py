@@ -9,13 +9,14 @@ is evaluated in mean-value form (:meth:`BallBackend.s3_small`).
 
 python-flint keeps its working precision in the global ``flint.ctx``; :meth:`BallBackend.active`
 sets it for the duration of a computation and restores it (the only way arb's operators see it).
-python-flint is the optional extra ``fast``; it is imported when a context is made.
+python-flint is a core dependency, imported when a context is made (absent: a clear ImportError).
 """
 from __future__ import annotations
 
 import contextlib
 import math
 from fractions import Fraction
+
 from ._plain import PlainScalar
 
 
@@ -28,7 +29,7 @@ def _flint():
     try:
         import flint
     except ImportError as exc:
-        raise FlintMissing("certified: needs python-flint; pip install rntk_sym[fast]") from exc
+        raise FlintMissing("certified: needs python-flint (a core dependency; pip install python-flint)") from exc
     return flint
 
 

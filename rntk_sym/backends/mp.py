@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import mpmath
 from mpmath import libmp
+
 from ._plain import PlainScalar
 
 
