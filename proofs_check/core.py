@@ -1,6 +1,6 @@
 """The shape of one verified claim, and the helpers the checks share.
 
-A :class:`Check` says what is claimed (``claim``), where (``source``: seed file and theorem), how it
+A :class:`Check` says what is claimed (``claim``), where (``source``: paper and theorem), how it
 was checked (``method``), the numbers found (``evidence``) and whether they support the claim
 (``status``: "pass" or "fail"). Every check function takes ``quick`` and lets the thing under test
 be injected (a kernel evaluator, the duals, a Gram function...), so that tests can feed a wrong
@@ -18,9 +18,10 @@ import numpy as np
 import rntk_sym
 from rntk_sym.rates import fit_rate
 
-SEED_000 = "seeds/000_4df1f8b3ebf729b9.txt (arXiv 2403.04545)"
-SEED_002 = "seeds/002_2479163e51518a71.txt (Huang, Wang, Tao, Zhao, arXiv 2002.06262)"
-SEED_003 = "seeds/003_2f77f2f398982ebf.txt (Li, Luo, Yip, NTH analysis of ResNets)"
+# The papers, by arXiv id (titles and numbering: docs/model.md, "Sources").
+SEED_000 = "seed 000: arXiv:2403.04545 (residual scaling factor of deep wide ResNets)"
+SEED_002 = "seed 002: arXiv:2002.06262 (Huang, Wang, Tao, Zhao, NeurIPS 2020)"
+SEED_003 = "seed 003: arXiv:2007.03714 (Li, Luo, Yip, Neural Tangent Hierarchy of ResNets)"
 
 Kernel = Callable[..., float]
 """``kernel(arch, rho, L, *, gamma=None, alpha=None) -> float``: the normalized NTK Omegabar_L."""

@@ -2,7 +2,7 @@
 
 Wrong kernels: a perturbed dual (core.naive_kernel with altered shat / shatp, or altered sympy duals)
 and a wrong normalization (the kernel or the divisor scaled). Source of each claim: the check's
-``source`` (seed files in ../shared/seeds)."""
+``source`` (papers by arXiv id, docs/model.md)."""
 from __future__ import annotations
 
 import io
