@@ -155,7 +155,7 @@ def test_api_reference_lists_every_public_name():
     source = "\n".join(p.read_text() for p in sorted((ROOT / "docs").glob("*.rst")))
     missing = [name for name in rntk_sym.__all__
                if not re.search(rf"^\.\. auto\w+:: rntk_sym\.{re.escape(name)}\s*$", source, re.M)]
-    assert not missing, f"add one line `.. autofunction:: rntk_sym.NAME` (or autoclass/autodata) to docs/api.rst: {missing}"
+    assert not missing, f"add `.. autofunction:: rntk_sym.NAME` (or autoclass, autodata) to docs/api.rst: {missing}"
 
 
 def test_checker_tolerates_only_the_last_digit():
