@@ -2,7 +2,7 @@
 
 Compared, in one run:
 - ``naive``: a straightforward vectorized numpy recursion on the full n x n matrix rho = X X^T in the
-  seed's arccos form (MATH.md 2), written below;
+  seed's arccos form (docs/model.md 2), written below;
 - ``neural-tangents`` 0.6.5 ``stax.serial`` ``kernel_fn`` on CPU, float64, without jit (ECOSYSTEM.md:
   the jit compile of a deep ``stax.serial`` does not finish), when it imports. Its network trains
   every layer; with the first ``Dense(W_std=sqrt(D))`` (so its input kernel is rho) and the others

@@ -79,7 +79,7 @@ def package_kernel(arch, rho, L, *, gamma=None, alpha=None) -> float:
 
 
 def naive_kernel(shat: Callable[[float], float], shatp: Callable[[float], float]) -> Kernel:
-    """Omegabar_L straight from MATH.md sections 2-3 with the given duals (float64, no care for
+    """Omegabar_L straight from docs/model.md sections 2-3 with the given duals (float64, no care for
     cancellation). For tests: feed perturbed duals and watch the checks fail."""
     def kernel(arch, rho, L, *, gamma=None, alpha=None):
         rho, L = float(rho), int(L)

@@ -78,7 +78,7 @@ CONVENTION_TABLE = {
         Convention("rntk", ("ffnet", "resnet"),
                    "this package: Omegabar_L and rho_L, 1 on the diagonal", _rntk),
         Convention("seed", ("ffnet", "resnet"),
-                   "seed 002 / MATH.md unnormalized: Omega_L and K_L", _seed),
+                   "seed 002 / docs/model.md unnormalized: Omega_L and K_L", _seed),
         Convention("neural_tangents", ("ffnet",),
                    "neural-tangents stax.serial([Dense(W_std=sqrt(2)), Relu()] * L, Dense(W_std=sqrt(2))), "
                    "parameterization='ntk', no bias; all layers trained",

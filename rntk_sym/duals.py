@@ -2,13 +2,13 @@
 
 For an activation ``phi`` with ``E[phi(X)^2] = 1`` (X standard normal), its dual activation is
 ``shat(rho) = E[phi(X) phi(Y)]`` and the dual of its derivative is ``shatp(rho) = E[phi'(X) phi'(Y)]``,
-for ``(X, Y)`` standard normal with correlation ``rho`` (seed 002, Definitions 1-2; MATH.md section 1).
+for ``(X, Y)`` standard normal with correlation ``rho`` (seed 002, Definitions 1-2; docs/model.md section 1).
 ``shatp = d shat / d rho`` holds for every activation; :func:`derivative_identity` proves it for each
 closed form below, where ``shatp`` is written down independently of ``shat``.
 
 Symbols: ``RHO`` is rho, ``THETA`` the angle ``arccos(rho)``.
 
-The ReLU recursion is evaluated in the cancellation-free angle coordinate of MATH.md section 7:
+The ReLU recursion is evaluated in the cancellation-free angle coordinate of docs/model.md section 7:
 
 - ``shat(cos theta) - cos theta = s3(theta) / pi`` and ``shat(cos theta) = s3(pi - theta) / pi``,
   with ``s3(x) = sin x - x cos x``;
@@ -97,7 +97,7 @@ def duals() -> dict[str, Dual]:
     """The closed-form duals the package knows, by name. ``relu`` is ``arccos1`` (normalized ReLU)."""
     table = {d.name: d for d in (_arccos_dual(0), _arccos_dual(1), _arccos_dual(2), _erf_dual())}
     table["linear"] = Dual("linear", Z, RHO, sp.Integer(1))
-    # MATH.md section 1 writes the normalized ReLU dual in this form; keep it verbatim.
+    # docs/model.md section 1 writes the normalized ReLU dual in this form; keep it verbatim.
     table["relu"] = Dual(
         "relu",
         sp.sqrt(2) * sp.Max(0, Z),

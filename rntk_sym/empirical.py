@@ -5,8 +5,8 @@ Pure numpy, no autodiff: the per-layer parameter gradients are written out by ha
 
 Sources
 -------
-* seed 002 (Huang, Wang, Tao, Zhao, arXiv 2002.06262), "Network setup"; MATH.md sections 2 and 3.
-* seed 003 (Li, Luo, Yip), MATH.md section 6: gradient-descent training of the ResNet.
+* seed 002 (Huang, Wang, Tao, Zhao, arXiv 2002.06262), "Network setup"; docs/model.md sections 2 and 3.
+* seed 003 (Li, Luo, Yip), docs/model.md section 6: gradient-descent training of the ResNet.
 
 Networks (symbol -> argument / attribute)
 -----------------------------------------
@@ -26,7 +26,7 @@ ResNet (``arch="resnet"``)::
     A: m x D, W_l, V_l: m x m, v: m.   Trained: W_l, V_l.  Fixed: A, v.
 
 Scaling note (ResNet).  Seed 002 puts the *plain* ReLU ``sigma_0`` inside the block together with
-``sqrt(2/m)``; MATH.md section 3 writes the normalized ReLU ``sigma = sqrt(2) relu`` there.  Only the
+``sqrt(2/m)``; docs/model.md section 3 writes the normalized ReLU ``sigma = sqrt(2) relu`` there.  Only the
 seed's version (equivalently ``V_l sigma(W_l x_{l-1} / sqrt(m)) / sqrt(m)``) reproduces the analytic
 recursion ``K_l = K_{l-1} + alpha^2 Gamma_sigma(K_{l-1})``: with ``sigma`` *and* ``sqrt(2/m)`` the
 residual branch is sqrt(2) too large and one gets ``K_l = K_{l-1} + 2 alpha^2 Gamma_sigma(K_{l-1})``
@@ -37,7 +37,7 @@ Kernels returned
 ----------------
 ``empirical_ntk`` returns the unnormalized Gram matrix
 ``sum_l <grad_{theta_l} f(x_i), grad_{theta_l} f(x_j)>`` (theta_l = W_l for FFNet, (W_l, V_l) for
-ResNet), which converges to ``Omega_L`` of MATH.md as ``m -> infinity``;
+ResNet), which converges to ``Omega_L`` of docs/model.md as ``m -> infinity``;
 ``ntk_normalizer`` / ``normalize_ntk`` divide by the analytic diagonal
 (FFNet: ``L``; ResNet: ``2 L alpha^2 (1 + alpha^2)^(L-1)``) to compare with ``Omegabar_L``.
 ``empirical_gp_kernel`` returns ``<x_L(x_i), x_L(x_j)>`` which converges to ``K_L``
@@ -92,7 +92,7 @@ def _canonical_arch(arch: str) -> str:
 
 def resolve_alpha(arch: str, depth: int, gamma: float | None = None,
                   alpha: float | None = None) -> float | None:
-    """Residual scale ``alpha`` of MATH.md section 3/4.
+    """Residual scale ``alpha`` of docs/model.md section 3/4.
 
     ResNet: exactly one of ``alpha`` (constant scale) or ``gamma`` (``alpha = depth ** -gamma``)
     must be given.  FFNet: both must be None; returns None.
@@ -374,7 +374,7 @@ def empirical_kernels(X, *, arch: str, depth: int, width: int, gamma=None, alpha
 
     Parameters
     ----------
-    X : (n, D) array, rows are the inputs ``x_i`` (on the sphere for comparison with MATH.md).
+    X : (n, D) array, rows are the inputs ``x_i`` (on the sphere for comparison with docs/model.md).
     arch : "ffnet" or "resnet".   depth : ``L``.   width : ``m``.
     gamma, alpha : ResNet residual scale, ``alpha = L^-gamma`` or constant ``alpha`` (one of them).
     seed : network seed (module docstring).

@@ -1,13 +1,13 @@
 r"""Experiments on data with the package's Gram matrices (issue 7).
 
-* :func:`depth_degeneration` -- seed 000 (arXiv 2403.04545) / MATH.md 4: kernel regression with
+* :func:`depth_degeneration` -- seed 000 (arXiv 2403.04545) / docs/model.md 4: kernel regression with
   gradient-flow early stopping on the normalized RNTK, synthetic data ``y = <x, beta> + 0.1 eps``
   with x uniform on the sphere; test error against depth L for ``alpha`` constant and
   ``alpha = L^-gamma``, gamma = 1/4, 1/2, 1. Degeneration (error growing with L) is expected for
   constant alpha and gamma < 1/2, not for gamma = 1 (depth limit = the one-layer kernel).
-* :func:`ffnet_shrinkage` -- seed 002 / MATH.md 5: with the FFNet NTK and centered labels, kernel
+* :func:`ffnet_shrinkage` -- seed 002 / docs/model.md 5: with the FFNet NTK and centered labels, kernel
   ridge predictions at new points shrink toward 0 as L grows (limit kernel 1/4 off the diagonal).
-* :func:`least_eigenvalues` -- seed 003 / MATH.md 6: least eigenvalue ``lambda`` of the Gram matrix
+* :func:`least_eigenvalues` -- seed 003 / docs/model.md 6: least eigenvalue ``lambda`` of the Gram matrix
   of n points as n and L vary (the normalized Gram: seed 003's lambda divided by the diagonal).
 
 Every function takes ``seed`` and returns plain arrays; ``python -m rntk_sym.experiments`` runs all
@@ -71,7 +71,7 @@ def depth_degeneration(depths, *, regimes=None, n_train=200, n_val=100, n_test=2
 def ffnet_shrinkage(depths, *, n_train=200, n_test=200, dim=5, noise=0.1, lam=1e-3, seed=0):
     """Seed 002's non-learnability on data: RMS of the FFNet-NTK ridge predictions at new points.
 
-    Labels are centered (``sum y = 0``, as in MATH.md 5). Returns ``(rms_pred, test_mse)`` arrays over
+    Labels are centered (``sum y = 0``, as in docs/model.md 5). Returns ``(rms_pred, test_mse)`` arrays over
     ``depths``: ``rms_pred`` -> 0 as L grows (the depth-limit kernel predicts exactly 0 at new points)
     and the test MSE against ``<x, beta>`` rises to that of the zero predictor.
     """
@@ -138,7 +138,7 @@ def _plot_eigen(path, ns, depths, lam_res, lam_ff):
         ax[1].semilogx(ns, lam_ff[a], "o-", label=f"FFNet, L={L}")
     ax[0].set(xlabel="n points on S^4", ylabel="least eigenvalue of normalized Gram",
               title="Seed 003 lambda: ResNet, alpha = 1/L")
-    ax[1].axhline(0.75, color="k", ls=":", label="3/4 (limit kernel, MATH.md 5)")
+    ax[1].axhline(0.75, color="k", ls=":", label="3/4 (limit kernel, docs/model.md 5)")
     ax[1].set(xlabel="n points on S^4", title="FFNet: lambda -> 3/4 as L grows")
     for x in ax:
         x.set_xticks(ns, [str(n) for n in ns], minor=False)

@@ -1,7 +1,7 @@
 """Gram matrices of the normalized kernels on data: ``K[i, j] = kernel(x_i, y_j)``, float64.
 
 The pairwise recursion of :mod:`rntk_sym.recursions` runs on the cancellation-free state
-``u = 1 - rho``, ``v = 1 + rho`` (MATH.md section 7). This module feeds it ``u`` and ``v`` computed
+``u = 1 - rho``, ``v = 1 + rho`` (docs/model.md section 7). This module feeds it ``u`` and ``v`` computed
 from the data without ever forming ``1 - <x, y>`` for nearly parallel rows:
 
 - rows are scaled to the unit sphere in double-double (``x / |x| = hi + lo``, exact to ~1e-32), so
@@ -115,13 +115,13 @@ def gram(X, Y=None, *, arch: str, depth: int, gamma=None, alpha=None, kernel: st
     """Gram matrix ``K[i, j]`` of the normalized NTK ``Omegabar_L`` (``kernel="ntk"``) or normalized
     GP kernel (``kernel="gp"``) between the rows of ``X`` (n, D) and of ``Y`` (m, D), float64.
 
-    Arguments (MATH.md symbols): ``arch`` "ffnet" or "resnet"; ``depth`` = L; for the ResNet
+    Arguments (docs/model.md symbols): ``arch`` "ffnet" or "resnet"; ``depth`` = L; for the ResNet
     ``gamma`` (alpha = L^-gamma, default 1) or a constant ``alpha``, as in :func:`rntk_sym.kernel`.
     ``Y=None`` means ``Y = X``: the result is symmetric, only ``i < j`` is computed and the
     diagonal is exactly 1.
 
     Inputs that are not unit vectors: the normalized kernels depend only on the angle between
-    ``x`` and ``y`` (MATH.md section 1, ``rho = <x, y> / (|x| |y|)``), so every row is scaled to the
+    ``x`` and ``y`` (docs/model.md section 1, ``rho = <x, y> / (|x| |y|)``), so every row is scaled to the
     unit sphere. The scaling is carried in double-double, so the kernel is that of the exact angle
     between the given float64 rows, also for nearly parallel rows (relative accuracy ~1e-15 in
     ``1 - rho`` for ``rho = 1 - 1e-10``). A zero row has no angle: ``ValueError`` naming ``X`` or

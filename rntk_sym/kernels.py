@@ -1,7 +1,7 @@
 """Public functions: the normalized NTK and GP kernel of a pair of unit vectors, ``rho = <x, x'>``.
 
 ``Omegabar_L`` (``kernel="ntk"``) and the normalized GP kernel ``K_L / sqrt(K_L(x,x) K_L(x',x'))``
-(``kernel="gp"``) of MATH.md sections 2-3, both equal to 1 on the diagonal.
+(``kernel="gp"``) of docs/model.md sections 2-3, both equal to 1 on the diagonal.
 
 - ``digits=None``: float64, vectorized over an array ``rho`` (array in, array out; a scalar gives a
   float). Accuracy: see README ("float64 accuracy"), checked against mpmath in the tests.
@@ -166,7 +166,7 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
            progress: Callable[[int], None] | None = None, certified: bool = False):
     """Normalized NTK (``kernel="ntk"``) or GP kernel (``kernel="gp"``) of ``arch``.
 
-    Arguments (MATH.md symbols): ``rho`` = <x, x'> in [-1, 1]; ``depth`` = L >= 1; for
+    Arguments (docs/model.md symbols): ``rho`` = <x, x'> in [-1, 1]; ``depth`` = L >= 1; for
     ``arch="resnet"`` either ``gamma`` (alpha = L^-gamma, default gamma = 1) or a constant ``alpha``.
     Numbers may be exact decimal strings ("0.7" is 7/10 at any precision).
 

@@ -11,7 +11,7 @@ check what is drawn) and a drawing function that writes PNG, SVG or PDF by the f
 
 ``rntk plot {rates,phase,kernels} --out FILE.{png,svg,pdf}`` draws them; every option of the
 figure is an option of the command, and nothing is random. matplotlib is imported lazily (Agg backend).
-Symbols: ``rho`` = <x, x'>, ``L`` = depth, ``gamma`` with alpha = L^-gamma (MATH.md sections 2-4).
+Symbols: ``rho`` = <x, x'>, ``L`` = depth, ``gamma`` with alpha = L^-gamma (docs/model.md sections 2-4).
 """
 from __future__ import annotations
 

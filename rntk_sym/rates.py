@@ -1,7 +1,7 @@
 """Convergence forms of users' own sequences a(L): rate fitting with model selection, and
 extrapolation to the limit when the error has log L terms (DESIGN.md: plain Richardson is wrong then).
 
-Symbols (MATH.md, section 4 "Rates"): ``L`` = depths L_i (integers or numbers > 1), ``err`` = ``e(L_i) =
+Symbols (docs/model.md, section 4 "Rates"): ``L`` = depths L_i (integers or numbers > 1), ``err`` = ``e(L_i) =
 |a(L_i) - limit|``, ``values`` = a(L_i). A term ``(p, q)`` is ``L^-p (log L)^q``.
 
 - :func:`fit_rate`: ``e(L) ~ c L^-p (log L)^q`` by least squares on

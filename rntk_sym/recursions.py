@@ -2,7 +2,7 @@
 
 Both architectures are one recursion on the state ``(u, v, T)`` with ``u = 1 - rho_l``,
 ``v = 1 + rho_l`` (``rho_l`` the normalized GP kernel after l layers) and ``T_l = l * Omegabar_l``
-the depth-l normalized NTK times l (MATH.md sections 2-3, derivation in docs/recursions.md):
+the depth-l normalized NTK times l (docs/model.md sections 2-3, derivation in docs/recursions.md):
 
     rho_l = (1 - w) rho_{l-1} + w shat(rho_{l-1})                       (GP map)
     T_l   = P(rho_{l-1}) T_{l-1} + Q(rho_{l-1}),   T_0 = 0                (NTK, forward accumulation)
@@ -15,7 +15,7 @@ the depth-l normalized NTK times l (MATH.md sections 2-3, derivation in docs/rec
 ``Omegabar_L = T_L / L`` and the normalized GP kernel is ``rho_L``. On the diagonal (rho = 1) every
 quantity is exactly 1 in every context, so ``T_L = L`` exactly.
 
-The step never subtracts nearly equal numbers (MATH.md section 7): with ``theta = arccos rho`` and
+The step never subtracts nearly equal numbers (docs/model.md section 7): with ``theta = arccos rho`` and
 ``s3(x) = sin x - x cos x`` (identities proved in tests/test_duals.py from :mod:`rntk_sym.duals`),
 
     shat - rho = s3(theta) / pi >= 0,   shat = s3(pi - theta) / pi,   shatp = (pi - theta) / pi,
@@ -46,12 +46,13 @@ class Block:
 
 
 def ffnet_block(ctx) -> Block:
-    """FFNet layer: ``K_l = Gamma_sigma(K_{l-1})`` (MATH.md section 2)."""
+    """FFNet layer: ``K_l = Gamma_sigma(K_{l-1})`` (docs/model.md section 2)."""
     return Block(ctx.one, 0)
 
 
 def resnet_block(ctx, alpha2) -> Block:
-    """ResNet layer with ``alpha2 = alpha^2``: ``K_l = K_{l-1} + alpha^2 Gamma_sigma(K_{l-1})`` (MATH.md section 3)."""
+    """ResNet layer with ``alpha2 = alpha^2``: ``K_l = K_{l-1} + alpha^2 Gamma_sigma(K_{l-1})``
+    (docs/model.md section 3)."""
     return Block(alpha2 / (1 + alpha2), 1)
 
 

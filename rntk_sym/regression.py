@@ -2,11 +2,11 @@ r"""Kernel regression with dot-product kernels on the sphere: ridge, gradient fl
 
 Sources
 -------
-* seed 002, "Degeneracy of the NTK of FFNet" / MATH.md section 5: ridge solution
+* seed 002, "Degeneracy of the NTK of FFNet" / docs/model.md section 5: ridge solution
   ``beta = (K + lambda I)^{-1} y``, ``f(x) = sum_i beta_i k(x_i, x)``.
-* seed 000 (arXiv 2403.04545) / MATH.md section 4: kernel regression with early stopping
+* seed 000 (arXiv 2403.04545) / docs/model.md section 4: kernel regression with early stopping
   (gradient flow) on the RNTK; synthetic data ``y = <x, beta> + 0.1 eps``, x uniform on S^{D-1}.
-* seed 003 / MATH.md section 6: loss ``R_S = (1/(2n)) sum (f - y)^2`` whose gradient flow in
+* seed 003 / docs/model.md section 6: loss ``R_S = (1/(2n)) sum (f - y)^2`` whose gradient flow in
   function space is ``df/dt = -(1/n) K (f - y)``.
 
 Kernels
@@ -64,7 +64,7 @@ def gram_from_callable(kernel, X, Y=None, *, snap: float = 16 * np.finfo(np.floa
     keeps full relative accuracy for nearly parallel rows (``1 - <x, y>`` here loses it).
 
     ``rho`` is clipped to [-1, 1], and values within ``snap`` of +-1 are set to exactly +-1: the
-    dual activations have a square-root singularity there (``arccos(1 - d) ~ sqrt(2 d)``, MATH.md 7),
+    dual activations have a square-root singularity there (``arccos(1 - d) ~ sqrt(2 d)``, docs/model.md 7),
     so the round-off of ``<x, x> = 1 +- few eps`` for unit vectors would otherwise become an
     ``O(sqrt(eps)) ~ 1e-8`` error in the kernel (e.g. a duplicated input would give a Gram that is
     not exactly singular but has eigenvalues ~1e-9).  With ``Y=None`` (train Gram) the diagonal is
@@ -105,7 +105,7 @@ def package_kernel(arch: str, depth: int, *, gamma=None, alpha=None):
 
 
 def limit_ffnet_kernel(rho, *, tol: float = 0.0):
-    """Depth limit of the normalized FFNet NTK (seed 002, Theorem 6 / MATH.md section 5):
+    """Depth limit of the normalized FFNet NTK (seed 002, Theorem 6 / docs/model.md section 5):
     ``1`` where ``rho = 1`` (x = x'), ``1/4`` elsewhere.  ``tol``: treat ``rho >= 1 - tol`` as equal."""
     rho = np.asarray(rho, dtype=np.float64)
     return np.where(rho >= 1.0 - tol, 1.0, 0.25)

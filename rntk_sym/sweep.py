@@ -1,6 +1,6 @@
 """Parameter sweeps of the normalized NTK over (gamma or constant alpha, rho, L), and ``rntk explore``.
 
-Symbols (MATH.md sections 2-4): ``gammas`` = gamma (alpha = L^-gamma), ``alphas`` = constant alpha,
+Symbols (docs/model.md sections 2-4): ``gammas`` = gamma (alpha = L^-gamma), ``alphas`` = constant alpha,
 ``rhos`` = rho = <x, x'>, ``depths`` = L; the value at each point is ``Omegabar_L(rho)`` from
 :func:`rntk_sym.ntk`, in float64 (``digits=None``, one vectorized run over all rhos per (scale, L))
 or with ``digits`` significant digits (one run per point).
@@ -289,7 +289,7 @@ def sweep(arch="resnet", *, gammas=(), alphas=(), rhos, depths, digits=None, eng
 
 
 def omegabar_1(ctx, rho):
-    """``Omegabar_1(rho) = (shat(rho) + rho shatp(rho)) / 2`` (MATH.md sections 1 and 3)."""
+    """``Omegabar_1(rho) = (shat(rho) + rho shatp(rho)) / 2`` (docs/model.md sections 1 and 3)."""
     acos = ctx.acos(rho)
     shat = (ctx.sqrt(1 - rho * rho) + (ctx.pi - acos) * rho) / ctx.pi
     shatp = (ctx.pi - acos) / ctx.pi

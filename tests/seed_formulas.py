@@ -1,4 +1,4 @@
-"""Direct transcriptions of the seed formulas (seed 002; MATH.md sections 1-3), in plain mpmath.
+"""Direct transcriptions of the seed formulas (seed 002; docs/model.md sections 1-3), in plain mpmath.
 
 Independent references for the tests: the textbook arccos/sqrt forms, the FFNet NTK as the seed's sum
 of products, the ResNet NTK through the backward B factors, unnormalized, with the seed's divisor.
@@ -18,7 +18,7 @@ def shatp(r):
 
 def _sum_of_products(K0, L, shat_, shatp_):
     """``(K_L, Omega_L)``: K_l = shat(K_{l-1}), Omega_L = sum_{l=1}^{L} K_{l-1} prod_{i=l}^{L} shatp(K_{i-1})
-    (seed 002, FFNet NTK; MATH.md section 2), in whatever numbers ``K0``, ``shat_``, ``shatp_`` use."""
+    (seed 002, FFNet NTK; docs/model.md section 2), in whatever numbers ``K0``, ``shat_``, ``shatp_`` use."""
     K = [K0]
     for _ in range(L):
         K.append(shat_(K[-1]))

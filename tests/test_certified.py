@@ -68,7 +68,7 @@ def test_perturbed_rho_is_not_contained(arch, setting):
 @pytest.mark.parametrize("arch,setting", SETTINGS)
 @pytest.mark.parametrize("L", [1, 1000])
 def test_diagonal_is_exactly_one(arch, setting, L):
-    # MATH.md sections 2-3: Omegabar_L(x, x) = 1. The FFNet's balls stay exact (every increment is an
+    # docs/model.md sections 2-3: Omegabar_L(x, x) = 1. The FFNet's balls stay exact (every increment is an
     # exact 0 at u = 0); the ResNet's contain 1 with a tiny radius (shat = s3(pi)/pi is the arb ball pi/pi).
     kv = _certified(arch, setting, "1", L)
     assert kv.value == 1 and kv.error <= mpmath.mpf(10) ** -40

@@ -103,7 +103,7 @@ def test_api_bad_input(call, name):
 
 
 def test_cli_limit_json_contract(capsys):
-    # DESIGN.md: limit --json = {"value", "error", "regime"}; gamma = 1 limit is Omegabar_1 (MATH.md sec. 3)
+    # DESIGN.md: limit --json = {"value", "error", "regime"}; gamma = 1 limit is Omegabar_1 (docs/model.md sec. 3)
     code, out, _ = run(capsys, ["limit", "--arch", "resnet", "--rho", "0.5", "--json", "--digits", "20"])
     res = json.loads(out)
     assert code == 0 and {"value", "error", "regime"} <= set(res)

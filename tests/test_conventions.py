@@ -114,7 +114,7 @@ def scikit_ntk(x, y, depth, bias=0):
 
 
 def seed_resnet_unnormalized(u, L, alpha):
-    """Seed 002 / MATH.md section 3, unnormalized: K_0 = u, K_l = K_{l-1} + alpha^2 Gamma_sigma(K_{l-1}),
+    """Seed 002 / docs/model.md section 3, unnormalized: K_0 = u, K_l = K_{l-1} + alpha^2 Gamma_sigma(K_{l-1}),
     B_{L+1} = 1, B_{l+1} = B_{l+2} (1 + alpha^2 Gamma'(K_l)),
     Omega_L = alpha^2 sum_l B_{l+1} [Gamma_sigma(K_{l-1}) + K_{l-1} Gamma'(K_{l-1})]. Returns (K_L, Omega_L)."""
     a2 = alpha ** 2
@@ -171,7 +171,7 @@ def test_maps_against_independent_recursions(rho, L):
             "arora": arora_paper(mpmath.mpf(rho), L),
             "arora_code": arora_uci_code(x, y, L + 1),
             "scikit_ntk": (None, scikit_ntk(x, y, L)),
-            "seed": (gp, L * ntk),  # MATH.md section 2: Omega_L = L Omegabar_L, K_L = rho_L (FFNet)
+            "seed": (gp, L * ntk),  # docs/model.md section 2: Omega_L = L Omegabar_L, K_L = rho_L (FFNet)
         }
         for name, (ref_gp, ref_ntk) in refs.items():
             got_ntk, got_gp = cv.convert(ntk, gp, L, to=name)
@@ -200,7 +200,7 @@ def test_diagonals():
 @pytest.mark.parametrize("alpha,L", [("0.7", 1), ("0.7", 6), ("0.05", 12)])
 @pytest.mark.parametrize("rho", ["-0.5", "0.3", "0.9"])
 def test_seed_resnet_unnormalized(rho, alpha, L):
-    """MATH.md section 3: Omega_L = 2 L alpha^2 (1+alpha^2)^(L-1) Omegabar_L, K_L = (1+alpha^2)^L rho_L,
+    """docs/model.md section 3: Omega_L = 2 L alpha^2 (1+alpha^2)^(L-1) Omegabar_L, K_L = (1+alpha^2)^L rho_L,
     against the seed's sum over B-products written out here."""
     ntk, gp = ours(rho, L, alpha=alpha)
     with mpmath.workdps(DPS + 10):

@@ -1,7 +1,7 @@
 """The SymPy source (rntk_sym.duals): identities proved symbolically, closed forms checked against an
 independent Gauss-Hermite quadrature of E[phi(X) phi(Y)].
 
-Sources: MATH.md section 1 (seed 002, Definitions 1-2); Cho & Saul (2009) for the arc-cosine kernels;
+Sources: docs/model.md section 1 (seed 002, Definitions 1-2); Cho & Saul (2009) for the arc-cosine kernels;
 Williams (1997) for erf; the angle forms are derived in docs/recursions.md.
 """
 import mpmath
@@ -16,7 +16,7 @@ WITH_SHATP = [n for n, d in D.duals().items() if d.shatp is not None]
 
 @pytest.mark.parametrize("name", WITH_SHATP)
 def test_shatp_is_derivative_of_shat(name):
-    # MATH.md section 1: shatp = d shat / d rho, proved symbolically for each closed form.
+    # docs/model.md section 1: shatp = d shat / d rho, proved symbolically for each closed form.
     assert D.derivative_identity(D.dual(name)) == 0
 
 
@@ -32,7 +32,7 @@ def test_normalized_at_one(name):
 
 
 def test_relu_endpoint_values():
-    # MATH.md section 1: shat(1) = shatp(1) = 1, shat(-1) = shatp(-1) = 0.
+    # docs/model.md section 1: shat(1) = shatp(1) = 1, shat(-1) = shatp(-1) = 0.
     relu = D.dual("relu")
     assert [sp.simplify(e.subs(D.RHO, r)) for r in (1, -1) for e in (relu.shat, relu.shatp)] == [1, 1, 0, 0]
 

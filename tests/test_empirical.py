@@ -1,6 +1,6 @@
 """Tests of rntk_sym.empirical: finite-width FFNet / ResNet of seed 002 and their empirical NTKs.
 
-The analytic reference is a literal transcription of MATH.md sections 2 and 3 (sums of products),
+The analytic reference is a literal transcription of docs/model.md sections 2 and 3 (sums of products),
 kept here on purpose, independent of the package's analytic code.
 """
 
@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-# ----------------------------------------------------------------------------- reference (MATH.md)
-from seed_formulas import ffnet_sum_of_products_np  # noqa: E402  (MATH.md 1-2)
+# ----------------------------------------------------------------------------- reference (docs/model.md)
+from seed_formulas import ffnet_sum_of_products_np  # noqa: E402  (docs/model.md 1-2)
 from seed_formulas import shat_np as shat
 from seed_formulas import shatp_np as shatp
 
@@ -28,12 +28,12 @@ from rntk_sym.empirical import (
 
 
 def ref_ffnet(rho, L):
-    """MATH.md 2: K_0 = rho, K_l = Gamma(K_{l-1}); Omega_L = sum_l K_{l-1} prod_{i=l}^L Gamma'(K_{i-1})."""
+    """docs/model.md 2: K_0 = rho, K_l = Gamma(K_{l-1}); Omega_L = sum_l K_{l-1} prod_{i=l}^L Gamma'(K_{i-1})."""
     return ffnet_sum_of_products_np(rho, L)
 
 
 def ref_resnet(rho, L, a):
-    """MATH.md 3: K_l = K_{l-1} + a^2 Gamma(K_{l-1}) with K_l(x,x) = (1+a^2)^l; B_{L+1} = 1,
+    """docs/model.md 3: K_l = K_{l-1} + a^2 Gamma(K_{l-1}) with K_l(x,x) = (1+a^2)^l; B_{L+1} = 1,
     B_{l+1} = B_{l+2}(1 + a^2 Gamma'(K_l)); Omega_L = a^2 sum_l B_{l+1}[Gamma(K_{l-1}) + K_{l-1} Gamma'(K_{l-1})]."""
     K = [np.asarray(rho, dtype=float)]
     d = [1.0]
@@ -134,7 +134,7 @@ def test_batched_ntk_equals_gradient_inner_products(arch, kw):
 
 
 def test_normalizers_are_analytic_diagonals():
-    """MATH.md 2-3: Omega_L(x,x) = L (FFNet), 2 L a^2 (1+a^2)^(L-1) (ResNet); K_L(x,x) = 1 / (1+a^2)^L."""
+    """docs/model.md 2-3: Omega_L(x,x) = L (FFNet), 2 L a^2 (1+a^2)^(L-1) (ResNet); K_L(x,x) = 1 / (1+a^2)^L."""
     for L in (1, 2, 5):
         K, om = ref_ffnet(1.0, L)
         assert ntk_normalizer("ffnet", L) == pytest.approx(float(om), rel=1e-14)
@@ -142,7 +142,7 @@ def test_normalizers_are_analytic_diagonals():
         for kw in ({"gamma": 1.0}, {"gamma": 0.25}, {"alpha": 2.0}):
             K, om = ref_resnet(1.0, L, resolve_alpha("resnet", L, **kw))
             # rel 1e-8, not 1e-14: the reference evaluates arccos(K/d) at K/d = 1 - O(eps), and
-            # arccos(1 - eps) ~ sqrt(2 eps) ~ 1e-8 (the cancellation hazard of MATH.md 7)
+            # arccos(1 - eps) ~ sqrt(2 eps) ~ 1e-8 (the cancellation hazard of docs/model.md 7)
             assert ntk_normalizer("resnet", L, **kw) == pytest.approx(float(om), rel=1e-8)
             assert gp_normalizer("resnet", L, **kw) == pytest.approx(float(K), rel=1e-13)
     with pytest.raises(ValueError):
@@ -154,7 +154,7 @@ def test_normalizers_are_analytic_diagonals():
 
 
 def test_package_analytic_ntk_matches_reference_if_present():
-    """When the package's analytic ``rntk_sym.ntk`` exists, it must equal the MATH.md transcription
+    """When the package's analytic ``rntk_sym.ntk`` exists, it must equal the docs/model.md transcription
     (normalized: Omegabar_L = Omega_L / Omega_L(x,x))."""
     try:
         from rntk_sym import ntk
@@ -241,7 +241,7 @@ def _check_unbiased(d):
 @pytest.mark.parametrize("kind", ["ntk", "gp"])
 @pytest.mark.parametrize("cid", MC_IDS)
 def test_mc_error_shrinks_like_inverse_sqrt_width(mc_results, cid, kind):
-    """Seed 002 Theorems 4/5 (MATH.md 2-3): the empirical NTK (and the forward GP kernel
+    """Seed 002 Theorems 4/5 (docs/model.md 2-3): the empirical NTK (and the forward GP kernel
     <x_L, x'_L>) converges to Omega_L (K_L) as the width m grows; the RMS error over pairs,
     normalized by the analytic diagonal, should scale as m^{-1/2}.  The fitted exponent over
     m = 64, 256, 1024 must be -1/2 within 3 standard errors estimated from the seed spread, and the
@@ -253,10 +253,10 @@ def test_mc_error_shrinks_like_inverse_sqrt_width(mc_results, cid, kind):
 @pytest.mark.parametrize("kind", ["ntk", "gp"])
 @pytest.mark.parametrize("cid", MC_IDS)
 def test_mc_no_bias_at_largest_width(mc_results, cid, kind):
-    """Seed 002 / MATH.md 2-3 (and the scaling note in rntk_sym.empirical): averaged over seeds,
+    """Seed 002 / docs/model.md 2-3 (and the scaling note in rntk_sym.empirical): averaged over seeds,
     the m = 1024 empirical kernel is unbiased for the analytic Omega_L / K_L -- every entry's
     t-statistic is below the Bonferroni-corrected 1% critical value.  A wrong scale (e.g. the
-    sqrt(2) of MATH.md's literal ResNet block, which doubles alpha^2) gives |t| in the tens."""
+    sqrt(2) of docs/model.md's literal ResNet block, which doubles alpha^2) gives |t| in the tens."""
     _, diffs = mc_results[cid]
     _check_unbiased(diffs[kind])
 
@@ -278,7 +278,7 @@ def test_mc_wider_and_deeper_slow(arch, L, kw):
 
 @pytest.mark.parametrize("kw", [{"gamma": 1.0}, {"alpha": 1.0}])
 def test_resnet_gd_loss_obeys_seed003_rate(kw):
-    """Seed 003 (MATH.md 6): full-batch GD on R_S = (1/2n) sum (f - y)^2 satisfies
+    """Seed 003 (docs/model.md 6): full-batch GD on R_S = (1/2n) sum (f - y)^2 satisfies
     R_S(theta_t) <= R_S(theta_0) exp(-lambda t / n), t = lr * step, lambda = least eigenvalue of the
     infinite-width (unnormalized) Gram Omega_L(x_i, x_j).  Also the residual trajectory follows the
     linearized (NTK) dynamics e_{k+1} = (I - lr K_0 / n) e_k with K_0 the empirical NTK at

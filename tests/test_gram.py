@@ -1,6 +1,6 @@
 """Tests of rntk_sym.gram: Gram matrices of the normalized kernels on data (issue 7).
 
-Reference: the seed formulas transcribed in tests/seed_formulas.py (seed 002; MATH.md sections 1-3:
+Reference: the seed formulas transcribed in tests/seed_formulas.py (seed 002; docs/model.md sections 1-3:
 FFNet NTK as the sum of products, ResNet NTK through the backward B factors, GP kernels), run in
 mpmath at 60 digits from rho = <x, y> / (|x| |y|) computed exactly from the float64 input rows.
 """
@@ -83,7 +83,7 @@ def naive_float64(arch, kernel, rho, L, kw):
 @pytest.mark.parametrize("kernel", ["ntk", "gp"])
 @pytest.mark.parametrize("arch,L,kw", CONFIGS)
 def test_entries_match_60_digit_seed_formulas(arch, L, kw, kernel):
-    """Seed 002 kernels (MATH.md 2-3) on data: every entry of gram(X) and of gram(X, Y) within
+    """Seed 002 kernels (docs/model.md 2-3) on data: every entry of gram(X) and of gram(X, Y) within
     1e-13 relative of the 60-digit seed formula at the exact angle between the float64 rows,
     including rho = 1 - 1e-10 and rho = -1 + 1e-10 and rows of norm 1e-3 .. 1e3. A naive float64
     recursion on fl(<x, y>) of the normalized rows must miss the bar by 5x or more on the NTK of
@@ -121,7 +121,7 @@ def test_symmetric_equals_cross_and_chunking_is_invisible():
     for chunk in (1, 7, 50, 10 ** 6):
         np.testing.assert_allclose(rntk_sym.gram(X, chunk=chunk, **kw), G, rtol=4e-15, atol=0)
         np.testing.assert_allclose(rntk_sym.gram(X[:5], X, chunk=chunk, **kw), G[:5], rtol=4e-15, atol=0)
-    # scale invariance: the normalized kernel depends on the angle only (MATH.md 1)
+    # scale invariance: the normalized kernel depends on the angle only (docs/model.md 1)
     s = np.exp2(rng.integers(-30, 30, size=(23, 1)))  # powers of two: scaling is exact ...
     # ... but not bitwise afterwards: BLAS products may round differently from call to call
     np.testing.assert_allclose(rntk_sym.gram(s * X, **kw), G, rtol=4e-15, atol=0)

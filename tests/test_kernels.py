@@ -1,6 +1,6 @@
 """The one recursion (rntk_sym.recursions) in every backend against independent transcriptions of
 the seed formulas (tests/seed_formulas.py: seed 002's FFNet sum of products and ResNet backward
-B recursion, unnormalized, MATH.md sections 2-3), and the float64 path against mpmath.
+B recursion, unnormalized, docs/model.md sections 2-3), and the float64 path against mpmath.
 """
 import math
 
@@ -32,7 +32,7 @@ def _ref(arch, kernel, rho, L, alpha=None, dps=90):
 @pytest.mark.parametrize("L", [1, 2, 3, 7, 20])
 @pytest.mark.parametrize("kernel", ["ntk", "gp"])
 def test_ffnet_vs_sum_of_products(rho, L, kernel):
-    # seed 002 / MATH.md section 2: Omega_L = sum_l K_{l-1} prod_{i>=l} shatp(K_{i-1}), at 50 digits
+    # seed 002 / docs/model.md section 2: Omega_L = sum_l K_{l-1} prod_{i>=l} shatp(K_{i-1}), at 50 digits
     got = rntk_sym.kernel("ffnet", rho, L, kernel=kernel, digits=50)
     ref = _ref("ffnet", kernel, rho, L)
     assert abs(got.value - ref) <= mpmath.mpf(10) ** -49 * max(abs(ref), 1e-2)
@@ -45,7 +45,7 @@ def test_ffnet_vs_sum_of_products(rho, L, kernel):
                                    ("alpha", "3")])
 @pytest.mark.parametrize("kernel", ["ntk", "gp"])
 def test_resnet_vs_backward_B_recursion(rho, L, scale, kernel):
-    # seed 002 / MATH.md section 3: alpha^2 sum_l B_{l+1} [Gamma + K Gamma'] / (2 L alpha^2 (1+alpha^2)^(L-1))
+    # seed 002 / docs/model.md section 3: alpha^2 sum_l B_{l+1} [Gamma + K Gamma'] / (2 L alpha^2 (1+alpha^2)^(L-1))
     name, val = scale
     got = rntk_sym.kernel("resnet", rho, L, kernel=kernel, digits=50, **{name: val})
     if name == "gamma":
@@ -67,7 +67,7 @@ def test_reference_comparison_can_fail():
                                      ("resnet", {"alpha": "2"}), ("resnet", {"gamma": 0})])
 @pytest.mark.parametrize("L", [1, 5, 1000])
 def test_diagonal_is_exactly_one(arch, kw, L):
-    # MATH.md sections 2-3: Omegabar_L(x, x) = 1 for every L (the divisor is the diagonal value);
+    # docs/model.md sections 2-3: Omegabar_L(x, x) = 1 for every L (the divisor is the diagonal value);
     # exact in every backend because every increment vanishes exactly at u = 0.
     for kernel in ("ntk", "gp"):
         assert rntk_sym.kernel(arch, 1.0, L, kernel=kernel, **kw) == 1.0
@@ -157,7 +157,7 @@ def test_no_global_precision_change():
 
 
 # Properties (hypothesis). Sources: Cauchy-Schwarz for normalized PSD kernels (|value| <= 1);
-# shat, shatp nondecreasing on [-1, 1] (MATH.md section 1) so rho_L is nondecreasing in rho;
+# shat, shatp nondecreasing on [-1, 1] (docs/model.md section 1) so rho_L is nondecreasing in rho;
 # shat(rho) >= rho (s3 >= 0, docs/recursions.md) so rho_L is nondecreasing in L.
 rho_st = st.floats(-1, 1, allow_nan=False)
 arch_st = st.sampled_from(REGIMES)

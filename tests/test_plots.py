@@ -1,7 +1,7 @@
 """Figures and `rntk plot` (issue 8, item 1; rntk_sym/plots.py).
 
 The plotted numbers are checked against independent computations: the seed formulas transcribed in
-tests/seed_formulas.py (seed 002; MATH.md sections 1-3) at 40 digits, the float64 path of
+tests/seed_formulas.py (seed 002; docs/model.md sections 1-3) at 40 digits, the float64 path of
 rntk_sym.ntk, the expansion of rntk_sym.asymptotics summed here in mpmath, and the FFNet's log factor
 (slope 3/8 of L |Omegabar_L - 1/4| in log L, docs/asymptotics.md sec. 3-4) read off the exact points.
 Sizes are small (options like max_depth) so the file runs in a few seconds.

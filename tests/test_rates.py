@@ -1,7 +1,7 @@
 """Rate fitting and extrapolation for users' sequences (issue 5, item 5; rntk_sym/rates.py).
 
 Sources: synthetic sequences built here from their definition (known limit and terms, independent of
-the package's kernels); the FFNet limit 1/4 is seed 002, Theorem 6 (MATH.md section 2); the
+the package's kernels); the FFNet limit 1/4 is seed 002, Theorem 6 (docs/model.md section 2); the
 coefficient 3/8 of log L / L is the derived expansion Omegabar_L = 1/4 + (3/8) log L / L + B1 / L + ...
 (issue 5), which this test only confirms numerically to about 1%.
 """

@@ -1,13 +1,13 @@
 """Tests of rntk_sym.regression: kernel ridge regression, gradient flow, seed-000 data,
 seed-002 non-learnability.  Kernels are given as callables of rho = <x, x'>; the reference kernels
-are literal transcriptions of MATH.md (independent of the package's analytic code)."""
+are literal transcriptions of docs/model.md (independent of the package's analytic code)."""
 
 import math
 
 import numpy as np
 import pytest
 import sympy as sp
-from seed_formulas import ffnet_sum_of_products_np  # noqa: E402  (MATH.md 1-2)
+from seed_formulas import ffnet_sum_of_products_np  # noqa: E402  (docs/model.md 1-2)
 from seed_formulas import shat_np as shat
 from seed_formulas import shatp_np as shatp
 
@@ -31,12 +31,12 @@ from rntk_sym.regression import (
 
 
 def omegabar_1(rho):
-    """MATH.md 3, Theorem 7 limit: Omegabar_1(rho) = (shat(rho) + rho shatp(rho)) / 2."""
+    """docs/model.md 3, Theorem 7 limit: Omegabar_1(rho) = (shat(rho) + rho shatp(rho)) / 2."""
     return 0.5 * (shat(rho) + rho * shatp(rho))
 
 
 def ffnet_ntk_bar(L):
-    """MATH.md 2: Omegabar_L = (1/L) sum_l K_{l-1} prod_{i=l}^L shatp(K_{i-1}), K_0 = rho, K_l = shat(K_{l-1})."""
+    """docs/model.md 2: Omegabar_L = (1/L) sum_l K_{l-1} prod_{i=l}^L shatp(K_{i-1}), K_0 = rho, K_l = shat(K_{l-1})."""
     def k(rho):
         return ffnet_sum_of_products_np(rho, L)[1] / L
     return k
@@ -45,7 +45,7 @@ def ffnet_ntk_bar(L):
 # ----------------------------------------------------------------------------- Gram helpers
 
 def test_gram_diagonal_symmetry_and_pairwise_callable():
-    """MATH.md 1 (rho = <x, x'> in [-1, 1]): the train Gram is symmetric with exact diagonal
+    """docs/model.md 1 (rho = <x, x'> in [-1, 1]): the train Gram is symmetric with exact diagonal
     k(1); the cross Gram has rows = test points; the scikit-learn style callable agrees entrywise
     on 1-D pairs and on 2-D blocks."""
     X = sphere_uniform(7, 4, 0)
@@ -67,7 +67,7 @@ def test_gram_diagonal_symmetry_and_pairwise_callable():
 
 @pytest.mark.parametrize("method", ["auto", "cholesky", "eigh"])
 def test_krr_matches_direct_solve(method):
-    """Seed 002 (MATH.md 5) ridge solution beta = (K + lambda I)^{-1} y: every solver agrees with a
+    """Seed 002 (docs/model.md 5) ridge solution beta = (K + lambda I)^{-1} y: every solver agrees with a
     direct dense solve, and fitted values are K beta, predictions K_* beta."""
     X, y, _ = synthetic_data(40, 5, seed=2)
     Xt, _, _ = synthetic_data(10, 5, seed=3)
@@ -89,7 +89,7 @@ def test_krr_singular_gram_is_stable():
     eigendecomposition pseudo-inverse and still interpolates consistent labels without blowing up,
     where a plain Cholesky factorization fails.  Also: gram_from_callable() snaps rho = 1 - O(eps)
     to 1, so the
-    duplicates give repeated rows to rounding (MATH.md 7: arccos(1 - eps) ~ 1e-8 would not).
+    duplicates give repeated rows to rounding (docs/model.md 7: arccos(1 - eps) ~ 1e-8 would not).
 
     Not bitwise: a blocked BLAS product rounds <x_i, x_j> of a row and of its copy differently by an
     ulp or so (2e-16, seen on 2-core machines). Omegabar_1 has slope <= 1 + 1/(pi sqrt(1 - rho^2)),
@@ -113,7 +113,7 @@ def test_krr_singular_gram_is_stable():
 # ----------------------------------------------------------------------------- gradient flow
 
 def test_gradient_flow_solves_the_ode_and_tends_to_krr():
-    """Seed 000 / MATH.md 4 (kernel regression by gradient flow): f_t = (I - exp(-t K/n)) y solves
+    """Seed 000 / docs/model.md 4 (kernel regression by gradient flow): f_t = (I - exp(-t K/n)) y solves
     df/dt = -(1/n) K (f - y), f_0 = 0 (checked by central differences in t); as t -> infinity it
     equals kernel ridge regression with lambda -> 0 at training AND test points, on a
     well-conditioned kernel (Omegabar_1, Theorem 7 limit)."""
@@ -177,7 +177,7 @@ def test_early_stopping_beats_interpolation_on_seed000_data():
 # ----------------------------------------------------------------------------- non-learnability
 
 def test_limit_ffnet_kernel_symbolic_identities():
-    """Seed 002 (MATH.md 5), symbolically in n and lambda: with Omegabar = (3/4) I + (1/4) J
+    """Seed 002 (docs/model.md 5), symbolically in n and lambda: with Omegabar = (3/4) I + (1/4) J
     (J = all-ones, J^2 = n J, J y = 0 when sum y = 0), beta = (I - J/(n + 4 lambda + 3)) y/(lambda + 3/4)
     inverts Omegabar + lambda I, fitted values are 3 y / (4 lambda + 3), and f(x*) = (1/4) 1^T beta = 0.
     Matrices of the form a I + b J are represented by their coefficient pair (a, b)."""
@@ -202,7 +202,7 @@ def test_limit_ffnet_kernel_symbolic_identities():
 
 @pytest.mark.parametrize("lam", [0.0, 1e-3, 0.5])
 def test_limit_ffnet_kernel_cannot_learn_seed000_data(lam):
-    """Seed 002 (MATH.md 5) on seed-000 data: with the depth-limit FFNet kernel (1 on the diagonal,
+    """Seed 002 (docs/model.md 5) on seed-000 data: with the depth-limit FFNet kernel (1 on the diagonal,
     1/4 off it) and centered labels (sum y = 0), ridge predictions at new points are exactly 0
     (to round-off), fitted values are 3 y / (4 lambda + 3), beta matches the closed form; gradient
     flow predictions at new points are 0 at every time t."""
@@ -266,13 +266,13 @@ def test_sklearn_precomputed_matches_if_installed():
 
 
 def test_package_kernel_adapter():
-    """package_kernel("ffnet", L) equals the MATH.md 2 transcription."""
+    """package_kernel("ffnet", L) equals the docs/model.md 2 transcription."""
     rho = np.linspace(-1, 1, 21)
     np.testing.assert_allclose(package_kernel("ffnet", 3)(rho), ffnet_ntk_bar(3)(rho), rtol=1e-10)
 
 
 def test_sklearn_kernel_is_the_package_gram():
-    """The scikit-learn callable of a package kernel (issue 7) equals the MATH.md 2 transcription
+    """The scikit-learn callable of a package kernel (issue 7) equals the docs/model.md 2 transcription
     ffnet_ntk_bar on unit rows, as a Gram (2-D) and pair by pair (1-D rows, as KernelRidge calls it)."""
     X = sphere_uniform(6, 4, 0)
     Y = sphere_uniform(3, 4, 1)
@@ -286,7 +286,7 @@ def test_sklearn_kernel_is_the_package_gram():
 # ----------------------------------------------------------------------------- experiments (issue 7)
 
 def test_seed000_degeneration_trend_small():
-    """Seed 000 (MATH.md 4), small sizes: early-stopped gradient flow on the normalized RNTK.
+    """Seed 000 (docs/model.md 4), small sizes: early-stopped gradient flow on the normalized RNTK.
     Constant alpha and gamma = 1/4 degenerate: test error at L = 64 is more than 2x (alpha = 1) and
     1.5x (gamma = 1/4) the error at L = 1 and grows monotonically; gamma = 1 does not (error at
     L = 64 within 25% of L = 4, the depth limit being the one-layer kernel), and everything stays
@@ -304,7 +304,7 @@ def test_seed000_degeneration_trend_small():
 
 
 def test_seed002_ffnet_predictions_shrink_with_depth():
-    """Seed 002 (MATH.md 5) on seed-000 data: FFNet-NTK ridge predictions at new points shrink
+    """Seed 002 (docs/model.md 5) on seed-000 data: FFNet-NTK ridge predictions at new points shrink
     monotonically toward 0 as L grows (depth-limit kernel predicts exactly 0), and the test error
     rises toward that of the zero predictor."""
     from rntk_sym.experiments import ffnet_shrinkage
@@ -315,8 +315,8 @@ def test_seed002_ffnet_predictions_shrink_with_depth():
 
 
 def test_least_eigenvalue_ffnet_tends_to_three_quarters():
-    """Seed 003 lambda (MATH.md 6) for the FFNet Gram: the depth-limit Gram (3/4) I + (1/4) J
-    (MATH.md 5) has least eigenvalue 3/4, so lambda_min grows toward 3/4 with L and stays below it
+    """Seed 003 lambda (docs/model.md 6) for the FFNet Gram: the depth-limit Gram (3/4) I + (1/4) J
+    (docs/model.md 5) has least eigenvalue 3/4, so lambda_min grows toward 3/4 with L and stays below it
     (eigenvalues of a Gram between the finite-depth one and the limit; checked, not assumed);
     lambda_min decreases as n grows (nested point sets: Cauchy interlacing)."""
     from rntk_sym.experiments import least_eigenvalues

@@ -1,7 +1,7 @@
 """Parameter sweeps and `rntk explore` (issue 8, item 2; rntk_sym/sweep.py).
 
-References: values against the seed formulas transcribed in tests/seed_formulas.py (seed 002; MATH.md
-sections 1-3), at 40 digits; the regimes against MATH.md section 4 (gamma > 1/2: Omegabar_1(rho) =
+References: values against the seed formulas transcribed in tests/seed_formulas.py (seed 002; docs/model.md
+sections 1-3), at 40 digits; the regimes against docs/model.md section 4 (gamma > 1/2: Omegabar_1(rho) =
 (shat + rho shatp) / 2, seed 002 Theorem 7; constant alpha: the constant 1/4, seed 000 / seed 002
 section 5; FFNet: 1/4, seed 002 Theorem 6); Dask against the local engine (issue 8: identical results).
 """
