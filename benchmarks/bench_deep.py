@@ -1,4 +1,4 @@
-"""Very deep networks: L vs seconds vs correct digits for each method (issue 6, README table).
+"""Very deep networks: L vs seconds vs correct digits for each method (issue 6; table in docs/benchmarks.md).
 
 - recursion (mp): the exact recursion in mpmath at two precisions (kernels._high_precision);
 - certified: the exact recursion in arb balls (``certified=True``; guaranteed radius);

@@ -69,8 +69,8 @@ def _num(ctx, x):
 
 def _runner(ctx):
     """``steps(w, c, u, v, n, T) -> (u_n, v_n, T_n)``: n layers of :func:`rntk_sym.recursions.run` with
-    ``Block(w, c)`` on mpf values of ``ctx``, returned as mpf of ``ctx``. With python-flint (extra
-    ``fast``) the steps run in arb balls at the same precision and their midpoints are returned
+    ``Block(w, c)`` on mpf values of ``ctx``, returned as mpf of ``ctx``. With python-flint (a core
+    dependency) the steps run in arb balls at the same precision and their midpoints are returned
     (about 5x faster than mpmath; the radii are not used here); without it, in mpmath."""
     try:
         from .backends.ball import BallBackend

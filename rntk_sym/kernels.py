@@ -4,9 +4,9 @@
 (``kernel="gp"``) of docs/model.md sections 2-3, both equal to 1 on the diagonal.
 
 - ``digits=None``: float64, vectorized over an array ``rho`` (array in, array out; a scalar gives a
-  float). Accuracy: see README ("float64 accuracy"), checked against mpmath in the tests.
+  float). Accuracy: docs/benchmarks.md ("float64 accuracy"), checked against mpmath in the tests.
 - ``digits=D``: a :class:`KernelValue` with D correct significant digits and an error: with
-  python-flint (extra ``fast``) one run of the recursion in ball arithmetic, whose radius is a
+  python-flint (a core dependency) one run of the recursion in ball arithmetic, whose radius is a
   guaranteed bound (and several times faster, benchmarks/bench_speed.py); without it, two mpmath
   runs at two precisions with guard digits, whose difference is an estimate.
 """
@@ -181,7 +181,7 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     longer (default REFUSE_SECONDS). ``progress(done)`` is called during long runs, ``done`` out of
     ``2 L`` (recursion steps over both precisions; the skip-ahead's segments scaled to that budget).
 
-    ``certified=True`` (needs ``digits`` and python-flint, the extra ``fast``): the exact recursion
+    ``certified=True`` (needs ``digits`` and python-flint, a core dependency): the exact recursion
     in ball arithmetic (:mod:`rntk_sym.backends.ball`); ``value`` is the ball's midpoint, ``error``
     its radius (a guaranteed bound), ``interval`` the ball as decimals rounded outward; the precision
     is doubled until the radius reaches D digits (at most 3 times). ``method="asymptotic"`` is refused.

@@ -104,6 +104,9 @@ def _console_commands():
 @pytest.mark.parametrize("path, blocks", list(_doctest_pages()))
 def test_python_examples(path, blocks, tmp_path, monkeypatch):
     """README/docs: every >>> example prints what the page says (doctest, with the Checker above)."""
+    for module in sorted(set(re.findall(r"^>>> (?:from|import) (sklearn|dask)\b", "\n".join(
+            line.lstrip() for _, _, body in blocks for line in body), re.M))):
+        pytest.importorskip(module)  # optional extras: the page's examples need them
     monkeypatch.chdir(tmp_path)
     parser, globs = doctest.DocTestParser(), {}
     runner = doctest.DocTestRunner(checker=Checker(), optionflags=FLAGS)
