@@ -39,6 +39,7 @@ import sympy as sp
 
 from . import inputs
 from .backends import MPBackend
+from .kernels import correct_digits, rounded
 from .recursions import Block, run
 
 LOG2_10 = math.log2(10)
@@ -591,10 +592,14 @@ class Limit:
 
 
 def limit(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int = 30) -> Limit:
-    """Depth limit ``lim_{L->oo} Omegabar_L(rho)`` with an error bound and how it was obtained."""
+    """Depth limit ``lim_{L->oo} Omegabar_L(rho)`` with an error bound and how it was obtained.
+
+    ``digits`` correct significant digits or a ValueError naming ``digits`` with the number reached:
+    closed forms reach any ``digits``; the continuum limit (gamma = 1/2) is extrapolated numerically
+    (sec. 6.2; at most MAX_NUMERIC_DIGITS asked, about 130 reached at rho = 0.5)."""
     st = setting(arch, gamma, alpha, beta)
-    r = inputs.rho_exact(rho)
     digits = inputs.digits(digits)
+    r = inputs.rho_exact(rho, digits + 10)
     ctx = _ctx(digits + 10)
     zero = ctx.mpf(0)
     if r == 1:
@@ -606,6 +611,10 @@ def limit(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int = 30
         return Limit(q, ctx.mpf(10) ** (-digits - 5), st.regime, st.kind,
                      "closed form Omegabar_1 = (shat + rho shatp)/2 (docs/asymptotics.md sec. 5)", Q_EXACT)
     v, e, form = continuum_kernel(r, st.beta_squared(), _numeric_digits(digits, "continuum limit"))
+    reached = correct_digits(v, e, digits)
+    if reached < digits:
+        raise ValueError(f"digits: at most {reached} correct digits can be delivered for the continuum limit "
+                         f"at rho = {rho}; got {digits}")
     return Limit(v, e, st.regime, st.kind, form, None)
 
 
@@ -628,6 +637,26 @@ class Expansion:
     terms: list
     remainder: str
     form: str
+
+    STR_DIGITS = 8  # significant digits of a numerical coefficient in str() (fewer where its error says so)
+
+    def __str__(self) -> str:
+        """E.g. ``Omegabar_L = 1/4 + (3/8) L^-1 log L + 0.48408911 L^-1 + ... + O(log(L)^2 / L^3)``:
+        closed forms where known (short), else the number rounded to the digits its error supports."""
+        lim = self.limit
+        out = "Omegabar_L = " + (lim.exact if lim.exact and len(lim.exact) <= 12 else
+                                 rounded(lim.value, lim.error, self.STR_DIGITS, strip_zeros=True))
+        for t in self.terms:
+            neg = t.coefficient < 0
+            if t.exact and len(t.exact) <= 12:
+                c = t.exact[1:] if neg and t.exact.startswith("-") else t.exact
+                c = f"({c})" if not c.replace(".", "").isdigit() else c
+            else:
+                c = rounded(abs(t.coefficient), t.error, self.STR_DIGITS, strip_zeros=True)
+            p = f"L^-{t.power}" if t.power.denominator == 1 else f"L^-({t.power})"
+            lg = "" if t.log_power == 0 else " log L" if t.log_power == 1 else f" (log L)^{t.log_power}"
+            out += f" {'-' if neg else '+'} {c} {p}{lg}"
+        return out + f" + O({self.remainder})"
 
 
 def _poly_coefficients(ctx, hs, ys):
@@ -665,7 +694,7 @@ def expansion(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int 
     st = setting(arch, gamma, alpha, beta)
     digits = _numeric_digits(inputs.digits(digits), "expansion")
     lim = limit(arch, rho, gamma=gamma, alpha=alpha, beta=beta, digits=digits)
-    r = inputs.rho_exact(rho)
+    r = inputs.rho_exact(rho, digits + 10)
     if r == 1:
         return Expansion(lim, [], "0", "exact on the diagonal")
     ctx = _ctx(digits + 10)
@@ -842,9 +871,11 @@ def _segmented_skip(st: Setting, r: Fraction, L: int, digits: int, kernel: str =
     ctx, (u, v, S), rel, m = segmented_orbit(r, st.c, w, L=L, digits=digits + 2, progress=progress)
     tau = L * _num(ctx, w)
     val, err = (S / tau, rel * abs(S / tau)) if kernel == "ntk" else ((v - u) / 2, rel * (u + v) / 2)
+    # 1 - value: for the GP kernel the orbit's own u = 1 - rho_L (relative error rel), for the NTK 1 - S/tau
+    one_minus, one_minus_err = (1 - val, err) if kernel == "ntk" else (u, rel * u)
     return val, err, (f"asymptotic: segmented orbit (tau = L w = {mpmath.nstr(tau, 6)}; {SEGMENT_EXACT} exact steps, "
                       f"then {m - 1} segments doubling in depth, each extrapolated in 1/N from coarse runs of "
-                      "the recursion)")
+                      "the recursion)"), one_minus, one_minus_err
 
 
 def skip_ahead(arch: str, rho, L: int, *, gamma=None, alpha=None, beta=None, digits: int = 30, kernel: str = "ntk",
@@ -859,17 +890,27 @@ def skip_ahead(arch: str, rho, L: int, *, gamma=None, alpha=None, beta=None, dig
     segmented orbit (:func:`segmented_orbit`, sec. 6.3), which applies to every setting;
     ``progress(done, segments)`` is called after each of its segments.
     """
+    res = skip_ahead_with_complement(arch, rho, L, gamma=gamma, alpha=alpha, beta=beta, digits=digits, kernel=kernel,
+                                     progress=progress)
+    return None if res is None else res[:3]
+
+
+def skip_ahead_with_complement(arch: str, rho, L: int, *, gamma=None, alpha=None, beta=None, digits: int = 30,
+                               kernel: str = "ntk", progress=None):
+    """:func:`skip_ahead` followed by ``(1 - value, its error)``: for the GP kernel by the segmented
+    orbit's ``u = 1 - rho_L`` (no cancellation where ``rho_L`` rounds to 1), else ``(None, None)``
+    (``1 - value`` has then the value's absolute error)."""
     st = setting(arch, gamma, alpha, beta)
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
-    r = inputs.rho_exact(rho)
+    r = inputs.rho_exact(rho, digits + 20)
     L = inputs.depth(L)
     ctx = _ctx(digits + 10)
     if r == 1:
-        return ctx.mpf(1), ctx.mpf(0), "exact: diagonal"
+        return ctx.mpf(1), ctx.mpf(0), "exact: diagonal", ctx.mpf(0), ctx.mpf(0)
     if kernel == "ntk" and st.regime == "fixed-step" and L > 4 * FIXED_STEP_CHECK:
         res = _fixed_step_skip(st, r, L, digits)  # the faster route, when its error reaches the digits
         if res[1] <= abs(res[0]) * ctx.mpf(10) ** -digits / 2:
-            return res
+            return (*res, None, None)
     if L <= SEGMENT_EXACT:
         return None
     return _segmented_skip(st, r, L, digits, kernel, progress)
