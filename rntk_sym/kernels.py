@@ -347,6 +347,12 @@ def _pair_uv(ctx, arch: str, kernel: str, u, v, depth: int, scale, progress=None
     return (T / depth, (depth - T) / depth) if kernel == "ntk" else ((v - u) / 2, u)
 
 
+def _uv(ctx, rho: Fraction):
+    """``(u, v) = (1 - rho, 1 + rho)`` in ``ctx`` from the exact rational, each rounded once (relative to
+    itself: ``1 - rho`` for rho = 1 - 10^-38 keeps every digit, unlike 1 minus a rounded rho)."""
+    return tuple(ctx.number(q.numerator) / ctx.number(q.denominator) for q in (1 - rho, 1 + rho))
+
+
 def guard_digits(depth: int) -> int:
     """Extra decimal digits carried: rounding errors of L steps grow at most like L * eps."""
     return 12 + len(str(depth))
@@ -517,9 +523,9 @@ def _high_precision(arch, kernel_name, rho: Fraction, depth, scale, digits, prog
     values = []
     for i, prec in enumerate((prec1, prec2)):
         ctx = MPBackend(prec)
-        r = ctx.number(rho.numerator) / ctx.number(rho.denominator)
         shifted = None if progress is None else (lambda l, off=i * depth: progress(off + l))
-        values.append(_pair_uv(ctx, arch, kernel_name, 1 - r, 1 + r, depth, scale, shifted))
+        # u = 1 - rho, v = 1 + rho from the exact rational: no cancellation near rho = +-1
+        values.append(_pair_uv(ctx, arch, kernel_name, *_uv(ctx, rho), depth, scale, shifted))
     alpha = None
     if scale is not None:
         alpha = ctx.sqrt(_alpha2(ctx, scale, depth))
@@ -567,8 +573,8 @@ def _ball_recursion(arch, kernel_name, rho: Fraction, depth, scale, digits, prog
             prec *= 2
         ctx = BallBackend(prec)
         with ctx.active():
-            r = ctx.number(rho)
-            ball, cball = _pair_uv(ctx, arch, kernel_name, 1 - r, 1 + r, depth, scale, prog)
+            # u = 1 - rho, v = 1 + rho from the exact rational: no cancellation near rho = +-1
+            ball, cball = _pair_uv(ctx, arch, kernel_name, *_uv(ctx, rho), depth, scale, prog)
             if not ball.is_finite() or not cball.is_finite():
                 return None
             mid, rad = to_fraction(ball.mid()), to_fraction(ball.rad())

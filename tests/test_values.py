@@ -284,3 +284,33 @@ def test_fit_rate_warns_on_noise():
         assert rntk_sym.rates.fit_rate([2, 4, 8, 16], [0.5, 0.25, 0.125, 0.0625]).warnings == ()
         Ls = [2 ** k for k in range(3, 14)]
         assert rntk_sym.rates.fit_rate(Ls, [L ** -0.5 * np.log(L) ** 2 for L in Ls]).q == 2
+
+
+def test_fixed_step_rate_delivers_high_digits():
+    """Issue 18: `rntk rate --arch ffnet --digits 200` printed B1 to 200 digits with error 1.2e-31 (14
+    Fatou terms). The number of terms now follows the digits. Check: the orbit constant
+    K = lim (Phi(theta_l) - l) does not depend on where the series takes over (docs/asymptotics.md
+    sec. 3.3): from l0 = 943 and from 4 l0 = 3772 exact steps (theta 4x smaller) it agrees to the errors."""
+    K1, e1 = asymptotics.fixed_step_constant(1, 0, Fraction(1, 2), 120)
+    K2, e2 = asymptotics.fixed_step_constant(1, 0, Fraction(1, 2), 120, l0=3772)
+    assert abs(K1 - K2) <= e1 + e2 and e1 < abs(K1) * mpmath.mpf(10) ** -120 / 2
+    ex = asymptotics.expansion("ffnet", "0.5", digits=120)
+    assert [correct_digits(t.coefficient, t.error, 120) for t in ex.terms] == [120] * 4
+
+
+@pytest.mark.parametrize("flint", [True, False])
+@pytest.mark.parametrize("arch,kw", [("ffnet", {}), ("resnet", {"alpha": "0.7"})])
+def test_complement_near_the_diagonal(monkeypatch, flint, arch, kw):
+    """rho = 1 - 10^-38 exactly: u = 1 - rho is formed from the exact rational (not 1 - rounded rho),
+    so 1 - rho_L keeps all 30 digits, in the ball recursion and in the two-precision mpmath path.
+    Reference: the seed's GP map (tests/seed_formulas.py) at 120 digits, then 1 - K_L."""
+    from rntk_sym import kernels
+    if not flint:
+        monkeypatch.setattr(kernels, "_has_flint", lambda: False)
+    rho, L = "0." + "9" * 38, 10
+    kv = rntk_sym.gp(arch, rho, L, digits=30, **kw)
+    with mpmath.workdps(120):  # the seed forms cancel: 1 - K_L ~ 1e-38 needs 38 + 30 digits and a margin
+        r = mpmath.mpf(rho)
+        ref = 1 - (seed.ffnet_gp(r, L) if arch == "ffnet" else seed.resnet_gp(r, L, mpmath.mpf(kw["alpha"])))
+        c = kv.complement
+        assert abs(c.value - ref) <= c.error and c.correct_digits == 30 and kv.decimal() == "1." + "0" * 29
