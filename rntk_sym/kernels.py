@@ -512,7 +512,7 @@ def _has_flint() -> bool:
 
 
 def _reached(kv: KernelValue) -> bool:
-    """``kv.error`` is within half a unit of the ``kv.digits``-th significant digit."""
+    """``kv.error`` supports all ``kv.digits`` significant digits (:func:`correct_digits`)."""
     return kv.correct_digits >= kv.digits
 
 
