@@ -902,6 +902,10 @@ def skip_ahead(arch: str, rho, L: int, *, gamma=None, alpha=None, beta=None, dig
     alpha, whose orbit is still far from theta = 0 at the fitted depths); every other case: the
     segmented orbit (:func:`segmented_orbit`, sec. 6.3), which applies to every setting;
     ``progress(done, segments)`` is called after each of its segments.
+
+    Reach: the returned ``error`` says how many digits were reached, which may be fewer than
+    ``digits``: the segmented orbit stops after SEGMENT_LEVELS extrapolation levels per segment, about
+    85-90 digits (sec. 6.3); :func:`rntk_sym.kernel` refuses more than reached, in one line.
     """
     res = skip_ahead_with_complement(arch, rho, L, gamma=gamma, alpha=alpha, beta=beta, digits=digits, kernel=kernel,
                                      progress=progress)

@@ -102,7 +102,7 @@ class KernelValue:
 
     Behaves as a number where that is unambiguous: ``float(v)``, ``mpmath.mpf(v)`` (through ``_mpf_``),
     comparisons (``<``, ``==``, ...) with numbers and other KernelValues by ``value`` (exactly),
-    arithmetic ``+ - * /`` with numbers and KernelValues (a KernelValue whose error bounds the
+    arithmetic ``+ - * /`` and ``abs`` with numbers and KernelValues (a KernelValue whose error bounds the
     propagated errors: ``|a| e_b + |b| e_a + e_a e_b`` for products, plus rounding), and format specs
     (``f"{v:.5f}"``, ``f"{v:.3e}"`` format ``value``, to as many digits as the spec asks).
     """
@@ -249,6 +249,9 @@ class KernelValue:
 
     def __neg__(self) -> KernelValue:
         return dataclasses.replace(self, value=-self.value, interval=None, one_minus=None, one_minus_error=None)
+
+    def __abs__(self) -> KernelValue:
+        return -self if self.value < 0 else self
 
     def __mul__(self, other):
         ops = self._operands(other)

@@ -189,7 +189,7 @@ def test_kernel_value_is_a_number():
     assert sorted([a, 0.3, 0.26]) == [0.26, a, 0.3]
     checks = [(3 * a, 3 * ref), (a + Fraction(1, 3), ref + Fraction(1, 3)), (1 - a, 1 - ref),
               (a * a, ref * ref), (a / 7, ref / 7), (2 / a, 2 / ref), (a * a - a / mpmath.mpf(3), ref * ref - ref / 3),
-              (-a, -ref), (a - 0.25, ref - mpmath.mpf(0.25))]
+              (-a, -ref), (a - 0.25, ref - mpmath.mpf(0.25)), (abs(0.25 - a), abs(0.25 - ref))]
     for got, want in checks:
         assert isinstance(got, KernelValue) and 0 < got.error < 1e-19
         assert abs(got.value - want) <= got.error
