@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -122,9 +123,12 @@ def rate_summary(L, err, *, log_powers=(0, 1, 2)) -> dict:
 
     Returns the best form of each family, every candidate with its max relative residual, and the
     local-slope reading ``(slope_p, slope_q)``."""
-    free = fit_rate(L, [abs(e) for e in err], log_powers=log_powers)
-    fixed = fit_rate(L, [abs(e) for e in err], log_powers=log_powers, powers=[1])
+    with warnings.catch_warnings():  # reported in the summary instead
+        warnings.simplefilter("ignore")
+        free = fit_rate(L, [abs(e) for e in err], log_powers=log_powers)
+        fixed = fit_rate(L, [abs(e) for e in err], log_powers=log_powers, powers=[1])
     return {
+        "warnings": list(dict.fromkeys(free.warnings + fixed.warnings)),
         "best_free": free.form, "p_free": free.p, "q_free": free.q, "residual_free": free.residual,
         "candidates_free": {c.form: c.residual for c in free.candidates},
         "best_p1": fixed.form, "q_p1": fixed.q, "residual_p1": fixed.residual,

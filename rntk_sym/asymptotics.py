@@ -39,6 +39,7 @@ import sympy as sp
 
 from . import inputs
 from .backends import MPBackend
+from .kernels import correct_digits, rounded
 from .recursions import Block, run
 
 LOG2_10 = math.log2(10)
@@ -211,22 +212,29 @@ def _G(th, g):
     return sum(gk * th ** k for k, gk in g.items())
 
 
-def fixed_step_constant(w, c: int, rho, digits: int = 30, *, n: int = 14, l0: int | None = None):
+def fixed_step_constant(w, c: int, rho, digits: int = 30, *, n: int | None = None, l0: int | None = None):
     """Orbit constant ``K(rho) = lim_l (Phi(theta_l) - l)`` of the fixed-step map (sec. 3.3).
 
     Exact steps up to ``l0`` (default: theta_l0 ~ 3 pi/(w l0) ~ 10^-2), then the Fatou series truncated
-    after ``theta^(n-1)``. Returns ``(K, err)``; ``err`` compares with the prefix ``l0/2``.
+    after ``theta^(n-1)``. Returns ``(K, err)``; ``err`` compares with the prefix ``l0/2`` (plus
+    ``10^-(digits + 10)`` for rounding). Default ``n``: enough terms for ``digits`` (the truncation
+    falls ~1.9 digits per term at theta ~ 10^-2; measured: n = 14, 30, 50, 95 give err 5e-31, 2e-65,
+    7e-104, 9e-179, the last in 3.5 s).
     """
+    if n is None:
+        n = max(14, math.ceil((digits + 10) / 1.8))
     w = Fraction(w) if not isinstance(w, Fraction) else w
-    ctx, f, A, C, d, g = _fixed_step_series(w, c, n, digits + 15)
     if l0 is None:
         l0 = int(3 * math.pi / (float(w) * 0.01)) + 1
+    # guard digits: l0 rounded steps, amplified by Phi'(theta) ~ A / theta^2 ~ l0^2 / A
+    ctx, f, A, C, d, g = _fixed_step_series(w, c, n, digits + 15 + 3 * len(str(l0)))
     th0 = ctx.acos(_num(ctx, rho))
     th_half, _ = exact(None, l0 // 2, w, c, ctx=ctx, theta0=th0)
     th_l0, _ = exact(None, l0, w, c, ctx=ctx, theta0=th_half, l0=l0 // 2)
     K1 = _phi(ctx, th_half, A, C, d) - l0 // 2
     K2 = _phi(ctx, th_l0, A, C, d) - l0
-    return K2, abs(K2 - K1)
+    # + rounding: measured ~100 units in the last of the working digits, far below 10^-(digits + 10)
+    return K2, abs(K2 - K1) + ctx.mpf(10) ** -(digits + 10)
 
 
 def fixed_step_coefficients(w, c: int, K):
@@ -591,10 +599,14 @@ class Limit:
 
 
 def limit(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int = 30) -> Limit:
-    """Depth limit ``lim_{L->oo} Omegabar_L(rho)`` with an error bound and how it was obtained."""
+    """Depth limit ``lim_{L->oo} Omegabar_L(rho)`` with an error bound and how it was obtained.
+
+    ``digits`` correct significant digits or a ValueError naming ``digits`` with the number reached:
+    closed forms reach any ``digits``; the continuum limit (gamma = 1/2) is extrapolated numerically
+    (sec. 6.2; at most MAX_NUMERIC_DIGITS asked, about 130 reached at rho = 0.5)."""
     st = setting(arch, gamma, alpha, beta)
-    r = inputs.rho_exact(rho)
     digits = inputs.digits(digits)
+    r = inputs.rho_exact(rho, digits + 10)
     ctx = _ctx(digits + 10)
     zero = ctx.mpf(0)
     if r == 1:
@@ -606,6 +618,10 @@ def limit(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int = 30
         return Limit(q, ctx.mpf(10) ** (-digits - 5), st.regime, st.kind,
                      "closed form Omegabar_1 = (shat + rho shatp)/2 (docs/asymptotics.md sec. 5)", Q_EXACT)
     v, e, form = continuum_kernel(r, st.beta_squared(), _numeric_digits(digits, "continuum limit"))
+    reached = correct_digits(v, e, digits)
+    if reached < digits:
+        raise ValueError(f"digits: at most {reached} correct digits can be delivered for the continuum limit "
+                         f"at rho = {rho}; got {digits}")
     return Limit(v, e, st.regime, st.kind, form, None)
 
 
@@ -628,6 +644,26 @@ class Expansion:
     terms: list
     remainder: str
     form: str
+
+    STR_DIGITS = 8  # significant digits of a numerical coefficient in str() (fewer where its error says so)
+
+    def __str__(self) -> str:
+        """E.g. ``Omegabar_L = 1/4 + (3/8) L^-1 log L + 0.48408911 L^-1 + ... + O(log(L)^2 / L^3)``:
+        closed forms where known (short), else the number rounded to the digits its error supports."""
+        lim = self.limit
+        out = "Omegabar_L = " + (lim.exact if lim.exact and len(lim.exact) <= 12 else
+                                 rounded(lim.value, lim.error, self.STR_DIGITS, strip_zeros=True))
+        for t in self.terms:
+            neg = t.coefficient < 0
+            if t.exact and len(t.exact) <= 12:
+                c = t.exact[1:] if neg and t.exact.startswith("-") else t.exact
+                c = f"({c})" if not c.replace(".", "").isdigit() else c
+            else:
+                c = rounded(abs(t.coefficient), t.error, self.STR_DIGITS, strip_zeros=True)
+            p = f"L^-{t.power}" if t.power.denominator == 1 else f"L^-({t.power})"
+            lg = "" if t.log_power == 0 else " log L" if t.log_power == 1 else f" (log L)^{t.log_power}"
+            out += f" {'-' if neg else '+'} {c} {p}{lg}"
+        return out + f" + O({self.remainder})"
 
 
 def _poly_coefficients(ctx, hs, ys):
@@ -661,11 +697,17 @@ def expansion(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int 
     - large-tau (gamma in (0, 1/2)): the leading ``s_0(rho) L^-(1 - 2 gamma)`` (sec. 7, 7.4), numerically;
       for gamma <= 1/4 then ``(3/8)(1 - 2 gamma) log L / L`` (sec. 7.3); for gamma > 1/4 the continuum's
       ``s_1 L^-2(1 - 2 gamma)`` (and ``s_2 L^-3(1 - 2 gamma)`` for gamma > 1/3) come first (sec. 7.4).
+
+    Digits: the limit has ``digits`` correct digits or is refused (:func:`limit`); each coefficient
+    has an ``error`` and is worth the digits it supports (``rntk_sym.kernels.correct_digits``), at most
+    ``digits``: closed forms and the fixed-step B1, B2 reach any ``digits``; the continuum's a_1, a_2
+    (10 extrapolation levels) and the large-tau s_k (fitted at 20 digits at most; s_1, s_2 much fewer)
+    reach what their errors say. ``rntk rate`` prints each to those digits, never beyond.
     """
     st = setting(arch, gamma, alpha, beta)
     digits = _numeric_digits(inputs.digits(digits), "expansion")
     lim = limit(arch, rho, gamma=gamma, alpha=alpha, beta=beta, digits=digits)
-    r = inputs.rho_exact(rho)
+    r = inputs.rho_exact(rho, digits + 10)
     if r == 1:
         return Expansion(lim, [], "0", "exact on the diagonal")
     ctx = _ctx(digits + 10)
@@ -842,9 +884,11 @@ def _segmented_skip(st: Setting, r: Fraction, L: int, digits: int, kernel: str =
     ctx, (u, v, S), rel, m = segmented_orbit(r, st.c, w, L=L, digits=digits + 2, progress=progress)
     tau = L * _num(ctx, w)
     val, err = (S / tau, rel * abs(S / tau)) if kernel == "ntk" else ((v - u) / 2, rel * (u + v) / 2)
+    # 1 - value: for the GP kernel the orbit's own u = 1 - rho_L (relative error rel), for the NTK 1 - S/tau
+    one_minus, one_minus_err = (1 - val, err) if kernel == "ntk" else (u, rel * u)
     return val, err, (f"asymptotic: segmented orbit (tau = L w = {mpmath.nstr(tau, 6)}; {SEGMENT_EXACT} exact steps, "
                       f"then {m - 1} segments doubling in depth, each extrapolated in 1/N from coarse runs of "
-                      "the recursion)")
+                      "the recursion)"), one_minus, one_minus_err
 
 
 def skip_ahead(arch: str, rho, L: int, *, gamma=None, alpha=None, beta=None, digits: int = 30, kernel: str = "ntk",
@@ -858,18 +902,32 @@ def skip_ahead(arch: str, rho, L: int, *, gamma=None, alpha=None, beta=None, dig
     alpha, whose orbit is still far from theta = 0 at the fitted depths); every other case: the
     segmented orbit (:func:`segmented_orbit`, sec. 6.3), which applies to every setting;
     ``progress(done, segments)`` is called after each of its segments.
+
+    Reach: the returned ``error`` says how many digits were reached, which may be fewer than
+    ``digits``: the segmented orbit stops after SEGMENT_LEVELS extrapolation levels per segment, about
+    85-90 digits (sec. 6.3); :func:`rntk_sym.kernel` refuses more than reached, in one line.
     """
+    res = skip_ahead_with_complement(arch, rho, L, gamma=gamma, alpha=alpha, beta=beta, digits=digits, kernel=kernel,
+                                     progress=progress)
+    return None if res is None else res[:3]
+
+
+def skip_ahead_with_complement(arch: str, rho, L: int, *, gamma=None, alpha=None, beta=None, digits: int = 30,
+                               kernel: str = "ntk", progress=None):
+    """:func:`skip_ahead` followed by ``(1 - value, its error)``: for the GP kernel by the segmented
+    orbit's ``u = 1 - rho_L`` (no cancellation where ``rho_L`` rounds to 1), else ``(None, None)``
+    (``1 - value`` has then the value's absolute error)."""
     st = setting(arch, gamma, alpha, beta)
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
-    r = inputs.rho_exact(rho)
+    r = inputs.rho_exact(rho, digits + 20)
     L = inputs.depth(L)
     ctx = _ctx(digits + 10)
     if r == 1:
-        return ctx.mpf(1), ctx.mpf(0), "exact: diagonal"
+        return ctx.mpf(1), ctx.mpf(0), "exact: diagonal", ctx.mpf(0), ctx.mpf(0)
     if kernel == "ntk" and st.regime == "fixed-step" and L > 4 * FIXED_STEP_CHECK:
         res = _fixed_step_skip(st, r, L, digits)  # the faster route, when its error reaches the digits
         if res[1] <= abs(res[0]) * ctx.mpf(10) ** -digits / 2:
-            return res
+            return (*res, None, None)
     if L <= SEGMENT_EXACT:
         return None
     return _segmented_skip(st, r, L, digits, kernel, progress)

@@ -12,7 +12,7 @@ import time
 
 from . import conventions, inputs
 from . import sweep as _sweep
-from .kernels import METHODS, nstr
+from .kernels import METHODS, correct_digits, nstr, rounded
 from .kernels import kernel as _kernel
 from .progress import Progress
 
@@ -57,6 +57,10 @@ def _add_kernel(sub) -> None:
     k.add_argument("--convention", default="rntk",
                    help="print the value in another NTK convention (docs/conventions.md): "
                         + ", ".join(conventions.CONVENTIONS))
+    k.add_argument("--complement", action="store_true",
+                   help="also print 1 - value (from the recursion's u = 1 - rho for the GP kernel: all its digits "
+                        "where the value rounds to 1); printed anyway, and in JSON as \"one_minus_value\", "
+                        "when |1 - value| < 1e-3")
     k.add_argument("--certified", action="store_true",
                    help="guaranteed enclosure by ball arithmetic (python-flint); the exact "
                         "recursion only; JSON adds \"certified\" and \"interval\": [lo, hi]")
@@ -80,6 +84,8 @@ def _cmd_kernel(args) -> dict:
     digits = inputs.digits(args.digits)
     if args.certified and convention != "rntk":
         raise ValueError("certified: available with --convention rntk only")
+    if args.complement and convention != "rntk":
+        raise ValueError("complement: available with --convention rntk only")
     t0 = time.perf_counter()
     with Progress(2 * depth, f"L={depth}", enabled=not (args.json or args.quiet) and depth >= 200000) as bar:
         compute = _kernel if convention == "rntk" else functools.partial(conventions.kernel_in, convention)
@@ -88,13 +94,28 @@ def _cmd_kernel(args) -> dict:
                      digits=digits, method=method, max_seconds=MAX_RECURSION_SECONDS, progress=bar, **extra)
     seconds = time.perf_counter() - t0
     return {
-        "arch": arch, "rho": args.rho, "depth": depth, "kernel": args.kernel,
+        "arch": arch, "rho": args.rho, "depth": depth, "kernel": args.kernel, "gamma": args.gamma,
         "alpha": None if kv.alpha is None else _nstr(kv.alpha, digits),
         "value": kv.decimal(), "error": _nstr(kv.decimal_error(), 3),
-        "error_kind": kv.error_kind, "digits": digits, "method": kv.method, "seconds": round(seconds, 4),
+        "error_kind": kv.error_kind, "digits": digits, "correct_digits": kv.correct_digits,
+        "method": kv.method, "seconds": round(seconds, 4),
         "convention": convention, "certified": kv.interval is not None,
         **({} if kv.interval is None else {"interval": list(kv.interval)}),
+        **_complement(kv, args.complement, convention),
     }
+
+
+COMPLEMENT_BELOW = 1e-3  # |1 - value| under which 1 - value is printed without --complement
+
+
+def _complement(kv, asked: bool, convention: str) -> dict:
+    """``one_minus_value`` / ``one_minus_error`` (1 - value, rounded to its own error) when asked or
+    when the value is within COMPLEMENT_BELOW of 1 (this package's convention only)."""
+    if convention != "rntk" or not (asked or abs(1 - kv.value) < COMPLEMENT_BELOW):
+        return {}
+    c = kv.complement
+    return {"one_minus_value": c.decimal(), "one_minus_error": _nstr(c.decimal_error(), 3)}
+
 
 
 def _nstr(x, n):
@@ -109,6 +130,8 @@ def _print_kernel(res: dict) -> None:
     print(f"{res['arch']} {name}(rho = {res['rho']}), L = {res['depth']}{alpha}")
     print(f"  value  {res['value']}")
     print(f"  error  {res['error']}  ({res['error_kind']})")
+    if "one_minus_value" in res:
+        print(f"  1 - value  {res['one_minus_value']} +/- {res['one_minus_error']}")
     if res.get("interval"):
         print(f"  interval [{res['interval'][0]}, {res['interval'][1]}]")
     print(f"  method {res['method']}, {res['seconds']} s")
@@ -131,15 +154,25 @@ def _limit_args(args):
     return asymptotics, dict(gamma=args.gamma, alpha=args.alpha, beta=args.beta, digits=inputs.digits(args.digits))
 
 
+def _rounded(value, error, digits) -> dict:
+    """``value`` rounded to the digits ``error`` supports (never more), and that number of digits."""
+    return {"value": rounded(value, error, digits, strip_zeros=True), "digits": correct_digits(value, error, digits)}
+
+
 def _limit_json(lim, digits) -> dict:
-    return {"value": _nstr(lim.value, digits), "error": _nstr(lim.error, 3), "regime": lim.kind,
+    return {**_rounded(lim.value, lim.error, digits), "error": _nstr(lim.error, 3), "regime": lim.kind,
             "regime_id": lim.regime, "form": lim.form, "exact": lim.exact}
+
+
+def _echo(args) -> dict:
+    """``arch``, ``rho`` and the residual scale's options as typed (null when not given)."""
+    return {"arch": args.arch, "rho": args.rho, "gamma": args.gamma, "alpha": args.alpha, "beta": args.beta}
 
 
 def _cmd_limit(args) -> dict:
     asy, kw = _limit_args(args)
     res = _limit_json(asy.limit(args.arch, args.rho, **kw), kw["digits"])
-    return {"arch": args.arch, "rho": args.rho, **res}
+    return {**_echo(args), **res}
 
 
 def _print_limit(res: dict) -> None:
@@ -152,11 +185,13 @@ def _cmd_rate(args) -> dict:
     asy, kw = _limit_args(args)
     ex = asy.expansion(args.arch, args.rho, **kw)
     d = kw["digits"]
-    terms = [{"coefficient": _nstr(t.coefficient, d), "error": _nstr(t.error, 3),
+    # each coefficient to the digits its error supports (at most D): the large-tau s_1, s_2 have fewer
+    terms = [{"coefficient": rounded(t.coefficient, t.error, d, strip_zeros=True),
+              "digits": correct_digits(t.coefficient, t.error, d), "error": _nstr(t.error, 3),
               "power": int(t.power) if t.power.denominator == 1 else float(t.power),
               "power_exact": str(t.power),
               "log_power": t.log_power, "exact": t.exact} for t in ex.terms]
-    return {"arch": args.arch, "rho": args.rho, "limit": _limit_json(ex.limit, d), "form": ex.form,
+    return {**_echo(args), "digits": d, "limit": _limit_json(ex.limit, d), "form": ex.form,
             "remainder": ex.remainder, "terms": terms}
 
 
@@ -170,7 +205,8 @@ def _print_rate(res: dict) -> None:
             if t["exact"] and len(t["exact"]) < 120
             else ("   (closed form in --json)" if t["exact"] else "")
         )
-        print(f"  L^-{t['power']} (log L)^{t['log_power']}:  {t['coefficient']} +/- {t['error']}{ex}")
+        fewer = f"  ({t['digits']} digits)" if t["digits"] < res["digits"] else ""
+        print(f"  L^-{t['power']} (log L)^{t['log_power']}:  {t['coefficient']} +/- {t['error']}{fewer}{ex}")
     print(f"  ({res['form']})")
 
 

@@ -109,11 +109,19 @@ def lookup(name: str, arch: str, what: str = "convention") -> Convention:
     return conv
 
 
-def coefficients(convention: str, depth: int, *, arch: str = "ffnet", gamma=None, alpha=None,
+def _arch(arch) -> str:
+    """``arch`` is required: the maps differ between the FFNet and the ResNet (no silent default)."""
+    if arch is None:
+        raise ValueError("arch: required, one of ffnet, resnet (the conventions' maps depend on it)")
+    return inputs.choice("arch", arch, inputs.ARCHS)
+
+
+def coefficients(convention: str, depth: int, *, arch: str | None = None, gamma=None, alpha=None,
                  prec: int = 113):
     """``(a, b, c)`` with ``NTK_conv = a Omegabar_L + b rho_L`` and ``GP_conv = c rho_L`` on the sphere
-    (``c`` is None when the convention defines no GP kernel), as mpf at ``prec`` bits."""
-    arch = inputs.choice("arch", arch, inputs.ARCHS)
+    (``c`` is None when the convention defines no GP kernel), as mpf at ``prec`` bits. ``arch``
+    ("ffnet" or "resnet") is required."""
+    arch = _arch(arch)
     conv = lookup(convention, arch)
     L = inputs.depth(depth)
     scale = inputs.scaling(arch, gamma, alpha)
@@ -158,7 +166,7 @@ def _prec_of(x) -> int | None:
     return None
 
 
-def convert(ntk, gp=None, depth: int = 1, *, frm: str = "rntk", to: str = "rntk", arch: str = "ffnet",
+def convert(ntk, gp=None, depth: int = 1, *, frm: str = "rntk", to: str = "rntk", arch: str | None = None,
             gamma=None, alpha=None):
     """Convert an ``(ntk, gp)`` pair of kernel values of unit vectors from convention ``frm`` to ``to``.
 
@@ -166,9 +174,11 @@ def convert(ntk, gp=None, depth: int = 1, *, frm: str = "rntk", to: str = "rntk"
     ``gp`` may be None when the map does not need it (then the returned GP is None too). A convention
     that defines no GP kernel (``scikit_ntk``) takes ``gp`` as this package's ``rho_L``.
     Returns ``(ntk_to, gp_to)`` in the same number system (``gp_to`` None where undefined).
-    Conventions: :data:`CONVENTIONS`; formulas in ``docs/conventions.md``.
+    Conventions: :data:`CONVENTIONS`; formulas in ``docs/conventions.md``. ``arch`` ("ffnet" or
+    "resnet", with its ``gamma`` or ``alpha``) is required: a ResNet value mapped with the FFNet's
+    coefficients would be silently wrong.
     """
-    arch = inputs.choice("arch", arch, inputs.ARCHS)
+    arch = _arch(arch)
     precs = [p for p in (_prec_of(ntk), _prec_of(gp)) if p is not None]
     work = max(precs, default=53) + 64
     p, q, r = _map(frm, to, depth, arch, gamma, alpha, work)

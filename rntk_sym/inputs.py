@@ -3,6 +3,7 @@ argument's name and says what is allowed. The command line turns these into exit
 from __future__ import annotations
 
 import numbers
+import sys
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -18,39 +19,89 @@ def _fail(name: str, allowed: str, got) -> ValueError:
     return ValueError(f"{name}: must be {allowed}, got {got!r}")
 
 
-def exact_number(name: str, x) -> Fraction:
-    """``x`` (decimal string, int, float, Fraction, numpy or mpmath scalar) as an exact rational.
+def _irrational_digits(digits: int | None) -> int:
+    """Decimal digits at which an irrational SymPy number is evaluated for a computation working at
+    ``digits`` significant digits (None: any precision this package works at, up to MAX_DIGITS).
 
-    A string such as "0.7" means exactly 7/10; a float means its exact binary value.
+    Twice the working digits, plus a margin: the kernels depend on rho through ``sqrt(1 - rho^2)``,
+    so near rho = +-1 an input error e can move the result by ~sqrt(e); with 2 digits + 40 the
+    rounded input moves the result by less than 10^-(digits + 20), below every guard digit."""
+    return 2 * (MAX_DIGITS if digits is None else digits) + 40
+
+
+def _sympy_number(name: str, x, digits: int | None) -> Fraction:
+    """A real SymPy number: a Rational exactly, any other number (``sqrt(2)/2``, ``pi/4``) by SymPy's
+    ``evalf`` at :func:`_irrational_digits` (``strict``: SymPy raises when it cannot reach them)."""
+    if x.is_Rational:
+        return Fraction(int(x.p), int(x.q))
+    if not x.is_number or x.is_real is False or x.is_finite is False:
+        raise _fail(name, "a real finite number", x)
+    from sympy.core.evalf import PrecisionExhausted
+
+    try:
+        f = x.evalf(_irrational_digits(digits), strict=True)
+    except PrecisionExhausted:
+        raise _fail(name, f"a number SymPy can evaluate to {_irrational_digits(digits)} digits", x) from None
+    if not f.is_Float or not f.is_finite:  # e.g. a complex value whose realness SymPy could not decide
+        raise _fail(name, "a real finite number", x)
+    return _binary_fraction(name, f, x)
+
+
+def _binary_fraction(name: str, f, x) -> Fraction:
+    """The exact value of a binary float ``f`` of any precision with an mpmath ``_mpf_`` tuple (an
+    ``mpf`` of any context, a SymPy ``Float``), read from the tuple (``mpmath.mpf(f)`` would round
+    to the global precision)."""
+    sign, man, exp, _ = f._mpf_
+    if not man:
+        if exp or sign:  # mpmath encodes inf and nan as a zero mantissa with a special exponent
+            raise _fail(name, "a finite number", x)
+        return Fraction(0)
+    return Fraction((-1) ** sign * int(man)) * Fraction(2) ** int(exp)
+
+
+def exact_number(name: str, x, digits: int | None = None) -> Fraction:
+    """``x`` as an exact rational (the one-line ValueError names ``name`` when it is not a real number).
+
+    Accepted: a decimal string or ``decimal.Decimal`` ("0.7" means exactly 7/10), int, Fraction (and
+    any ``numbers.Rational``: SymPy Rational, gmpy2 mpq), float or numpy float (its exact binary
+    value), mpmath ``mpf`` or SymPy ``Float`` (exact via mantissa and exponent), a 0-d numpy array of
+    these, and any other real SymPy number (``sqrt(2)/2``, ``pi/4``), evaluated by SymPy's ``evalf`` at
+    twice ``digits`` (the caller's working precision; None: enough for every precision, see
+    :func:`_irrational_digits`) and taken as that binary value. Rejected: bool, complex, NaN, inf,
+    strings that are not decimals, symbols and non-real SymPy expressions.
     """
-    if isinstance(x, bool):
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        x = x[()]
+    if isinstance(x, (bool, np.bool_)):
         raise _fail(name, "a number", x)
     if isinstance(x, str):
         try:
-            d = Decimal(x.strip())
+            x = Decimal(x.strip())
         except InvalidOperation:
             raise _fail(name, "a decimal number", x) from None
-        if not d.is_finite():
+    if isinstance(x, Decimal):
+        if not x.is_finite():
+            raise _fail(name, "a finite number", str(x))
+        return Fraction(x)
+    if isinstance(x, numbers.Rational):  # int, Fraction, numpy ints, SymPy Integer/Rational, gmpy2
+        return Fraction(int(x.numerator), int(x.denominator))
+    if hasattr(x, "_mpf_"):  # mpmath mpf, SymPy Float: binary floats of any precision
+        return _binary_fraction(name, x, x)
+    sp = sys.modules.get("sympy")  # a SymPy object means SymPy is imported already
+    if sp is not None and isinstance(x, sp.Basic):
+        return _sympy_number(name, x, digits)
+    if isinstance(x, (float, np.floating)):
+        if not np.isfinite(x):
             raise _fail(name, "a finite number", x)
-        return Fraction(d)
-    if isinstance(x, Fraction):
-        return x
-    if isinstance(x, numbers.Integral):
-        return Fraction(int(x))
-    try:
-        f = float(x) if not hasattr(x, "_mpf_") else x
-    except (TypeError, ValueError):
-        raise _fail(name, "a number", x) from None
-    if hasattr(f, "_mpf_"):  # mpmath mpf: exact via its mantissa and exponent
-        import mpmath
+        return Fraction(*x.as_integer_ratio())  # exact, also for long double
+    raise _fail(name, "a real number (int, Fraction, decimal string, float, mpf or SymPy number)", x)
 
-        if not mpmath.isfinite(f):
-            raise _fail(name, "a finite number", x)
-        man, exp = mpmath.mpf(f).man_exp
-        return Fraction(man) * (Fraction(2) ** exp)
-    if not np.isfinite(f):
-        raise _fail(name, "a finite number", x)
-    return Fraction(f)
+
+def is_irrational(x) -> bool:
+    """Whether :func:`exact_number` evaluates ``x`` approximately (a SymPy number that is neither a
+    Rational nor a binary ``Float``, e.g. ``sqrt(2)/2``)."""
+    sp = sys.modules.get("sympy")
+    return sp is not None and isinstance(x, sp.Basic) and not x.is_Rational and not hasattr(x, "_mpf_")
 
 
 def depth(x) -> int:
@@ -79,16 +130,23 @@ def choice(name: str, x, allowed: tuple[str, ...]) -> str:
     return x
 
 
-def rho_exact(x) -> Fraction:
-    """A single rho in [-1, 1], exactly."""
-    r = exact_number("rho", x)
+def rho_exact(x, digits: int | None = None) -> Fraction:
+    """A single rho in [-1, 1], exactly (``digits``: the working precision, for irrational SymPy
+    numbers; see :func:`exact_number`)."""
+    r = exact_number("rho", x, digits)
     if not -1 <= r <= 1:
         raise _fail("rho", "in [-1, 1]", x)
     return r
 
 
 def rho_array(x) -> np.ndarray:
-    """rho as a float64 array with every entry in [-1, 1] (NaN rejected)."""
+    """rho as a float64 array with every entry in [-1, 1] (NaN, bool and complex entries rejected)."""
+    kinds = (bool, np.bool_, complex, np.complexfloating)
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind in "bc":
+            raise _fail("rho", "real numbers in [-1, 1]", f"an array of dtype {x.dtype}")
+    elif any(isinstance(e, kinds) for e in np.asarray(x, dtype=object).flat):  # [True, 0.5] casts silently
+        raise _fail("rho", "real numbers in [-1, 1] (no bool or complex)", x)
     try:
         r = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):

@@ -13,8 +13,12 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import decimal
 import math
+import numbers
+import operator
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,12 +63,48 @@ def nstr(x, n: int, **kwargs) -> str:
         return mpmath.nstr(ctx.mpf(x), n, **kwargs)
 
 
-@dataclass(frozen=True)
+def correct_digits(value, error, digits: int) -> int:
+    """Significant digits of ``value`` that ``error`` supports, at most ``digits``: the largest n with
+    ``error <= 1/2 unit in the n-th significant digit`` (so ``value`` rounded to n digits is within
+    one unit of its last digit of the exact value); 0 when not even the first digit is supported.
+    An exact zero (``value = error = 0``) has ``digits`` digits."""
+    ctx = mpmath.MPContext()
+    ctx.prec = max(value.context.prec if hasattr(value, "context") else 53, 64)
+    value, error = ctx.mpf(value), ctx.mpf(error)
+    if not value:
+        return digits if not error else 0
+    if not error:
+        return digits
+    e10 = int(ctx.floor(ctx.log10(abs(value))))  # 10^e10 <= |value| < 10^(e10 + 1), up to log10's rounding
+    n = min(digits, int(ctx.floor(e10 + 1 - ctx.log10(2 * error))) + 1)
+    while n > 0 and error > ctx.mpf(10) ** (e10 - n + 1) / 2:
+        n -= 1
+    return max(n, 0)
+
+
+def rounded(value, error, digits: int, strip_zeros: bool = False) -> str:
+    """``value`` as a decimal string rounded to the digits ``error`` supports (at most ``digits``,
+    at least 1): never a digit beyond the error (:func:`correct_digits`)."""
+    n = max(1, correct_digits(value, error, digits))
+    return nstr(value, n, strip_zeros=strip_zeros, min_fixed=-5, max_fixed=n + 1).removesuffix(".")  # "123." -> "123"
+
+
+@dataclass(frozen=True, eq=False)
 class KernelValue:
     """A kernel value at high precision.
 
     ``value``: the computed value (mpf, more digits than asked); ``error``: estimated bound on
-    ``|value - exact|`` (``error_kind`` says how it was obtained); ``digits``: significant digits asked.
+    ``|value - exact|`` (``error_kind`` says how it was obtained); ``digits``: significant digits asked;
+    :attr:`correct_digits`: the digits ``error`` supports (``decimal()`` and ``str()`` print no more).
+    ``one_minus``, ``one_minus_error``: ``1 - value`` and its error where the computation carried it
+    without cancellation (the GP kernel: ``u = 1 - rho_L``, the recursion's own coordinate); see
+    :attr:`complement`.
+
+    Behaves as a number where that is unambiguous: ``float(v)``, ``mpmath.mpf(v)`` (through ``_mpf_``),
+    comparisons (``<``, ``==``, ...) with numbers and other KernelValues by ``value`` (exactly),
+    arithmetic ``+ - * /`` and ``abs`` with numbers and KernelValues (a KernelValue whose error bounds the
+    propagated errors: ``|a| e_b + |b| e_a + e_a e_b`` for products, plus rounding), and format specs
+    (``f"{v:.5f}"``, ``f"{v:.3e}"`` format ``value``, to as many digits as the spec asks).
     """
 
     value: mpmath.mpf
@@ -74,10 +114,18 @@ class KernelValue:
     error_kind: str
     alpha: mpmath.mpf | None = field(default=None)
     interval: tuple[str, str] | None = field(default=None)  # certified: [lo, hi], decimals rounded outward
+    one_minus: mpmath.mpf | None = field(default=None)
+    one_minus_error: mpmath.mpf | None = field(default=None)
+
+    @property
+    def correct_digits(self) -> int:
+        """Significant digits delivered: those ``error`` supports, at most ``digits``."""
+        return correct_digits(self.value, self.error, self.digits)
 
     def decimal(self) -> str:
-        """``value`` rounded to ``digits`` significant digits."""
-        return nstr(self.value, self.digits, strip_zeros=False, min_fixed=-5, max_fixed=self.digits + 1)
+        """``value`` rounded to :attr:`correct_digits` significant digits (``digits`` when the error
+        reaches them, as :func:`kernel` ensures or refuses)."""
+        return rounded(self.value, self.error, self.digits)
 
     def decimal_error(self) -> mpmath.mpf:
         """Bound on the error of :meth:`decimal`: ``error`` plus half a unit in its last digit (not
@@ -86,13 +134,191 @@ class KernelValue:
         if not self.value:
             return self.error
         exponent = ctx.floor(ctx.log10(abs(self.value)))
-        return self.error + ctx.mpf(10) ** (exponent - self.digits + 1) / 2
+        return self.error + ctx.mpf(10) ** (exponent - max(1, self.correct_digits) + 1) / 2
+
+    @property
+    def complement(self) -> KernelValue:
+        """``1 - value`` as a KernelValue: from ``one_minus`` where the computation carried it (no
+        cancellation: full relative precision even when ``value`` rounds to 1), else ``1 - value`` at
+        the working precision, whose error is ``error`` (absolute)."""
+        ctx = self.value.context
+        if self.one_minus is not None:
+            return KernelValue(self.one_minus, self.one_minus_error, self.digits, self.method,
+                               self.error_kind + "; 1 - value carried by the recursion (u = 1 - rho)", self.alpha)
+        value = 1 - self.value
+        error = self.error + ctx.ldexp(1, 1 - ctx.prec)
+        return KernelValue(value, error, self.digits, self.method, self.error_kind + "; 1 - value", self.alpha)
 
     def __float__(self) -> float:
         return float(self.value)
 
+    @property
+    def _mpf_(self):
+        """mpmath's conversion protocol: ``mpmath.mpf(v)`` is ``value`` (rounded to mpmath's precision)."""
+        return self.value._mpf_
+
     def __str__(self) -> str:
         return f"{self.decimal()} +/- {nstr(self.decimal_error(), 2)}"
+
+    def __repr__(self) -> str:
+        return f"KernelValue('{self}', method={self.method!r})"
+
+    def __format__(self, spec: str) -> str:
+        """Format ``value`` as a float would be (``f``, ``e``, ``g``, ``%`` types; fill, align, sign,
+        width, grouping), from all its digits: ``f"{v:.40f}"`` shows 40 decimals of ``value``."""
+        if not spec:
+            return str(self)
+        ctx = self.value.context
+        d = decimal.Decimal(nstr(self.value, int(ctx.prec / LOG2_10) + 2, strip_zeros=False)) if self.value else \
+            decimal.Decimal(0)
+        return _format_decimal(d, spec)
+
+    # comparisons: exact, by value
+    def _exact(self) -> Fraction:
+        return inputs.exact_number("value", self.value)
+
+    def _other_exact(self, other):
+        if isinstance(other, KernelValue):
+            return other._exact()
+        if _is_number(other):
+            return inputs.exact_number("other", other, int(self.value.context.prec / LOG2_10) + 10)
+        return None
+
+    def _compare(self, other, op):
+        o = self._other_exact(other)
+        return NotImplemented if o is None else op(self._exact(), o)
+
+    def __eq__(self, other):
+        return self._compare(other, operator.eq)
+
+    def __lt__(self, other):
+        return self._compare(other, operator.lt)
+
+    def __le__(self, other):
+        return self._compare(other, operator.le)
+
+    def __gt__(self, other):
+        return self._compare(other, operator.gt)
+
+    def __ge__(self, other):
+        return self._compare(other, operator.ge)
+
+    def __hash__(self) -> int:
+        return hash(self._exact())  # equal to the hash of an equal float, int or Fraction
+
+    # arithmetic: errors propagated as bounds
+    def _operands(self, other):
+        """``(ctx, a, e_a, b, e_b, kvs)`` for ``self op other``, or None if ``other`` is not a number."""
+        if not isinstance(other, KernelValue) and not _is_number(other):
+            return None
+        kvs = [self] + ([other] if isinstance(other, KernelValue) else [])
+        ctx = mpmath.MPContext()
+        ctx.prec = max(k.value.context.prec for k in kvs)
+        if isinstance(other, KernelValue):
+            b, eb = ctx.mpf(other.value), ctx.mpf(other.error)
+        else:
+            q = inputs.exact_number("other", other, int(ctx.prec / LOG2_10) + 10)
+            b = ctx.mpf(q.numerator) / q.denominator
+            eb = abs(b) * ctx.ldexp(1, 1 - ctx.prec)  # its rounding to the working precision
+        return ctx, ctx.mpf(self.value), ctx.mpf(self.error), b, eb, kvs
+
+    def _result(self, ctx, value, error, kvs, op: str) -> KernelValue:
+        error = error + abs(value) * ctx.ldexp(1, 2 - ctx.prec)  # the operation's own rounding
+        alpha = self.alpha if len(kvs) == 1 else None
+        return KernelValue(+value, +error, min(k.digits for k in kvs), self.method,
+                           f"{self.error_kind}; propagated through {op}", alpha)
+
+    def _add(self, other, sign: int, op: str):
+        ops = self._operands(other)
+        if ops is None:
+            return NotImplemented
+        ctx, a, ea, b, eb, kvs = ops
+        return self._result(ctx, a + sign * b, ea + eb + (abs(a) + abs(b)) * ctx.ldexp(1, 1 - ctx.prec), kvs, op)
+
+    def __add__(self, other):
+        return self._add(other, 1, "+")
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        return self._add(other, -1, "-")
+
+    def __rsub__(self, other):
+        res = self._add(other, -1, "-")
+        return res if res is NotImplemented else -res
+
+    def __neg__(self) -> KernelValue:
+        return dataclasses.replace(self, value=-self.value, interval=None, one_minus=None, one_minus_error=None)
+
+    def __abs__(self) -> KernelValue:
+        return -self if self.value < 0 else self
+
+    def __mul__(self, other):
+        ops = self._operands(other)
+        if ops is None:
+            return NotImplemented
+        ctx, a, ea, b, eb, kvs = ops
+        return self._result(ctx, a * b, abs(a) * eb + abs(b) * ea + ea * eb, kvs, "*")
+
+    __rmul__ = __mul__
+
+    def _divide(self, num, den, ops):
+        ctx, _, _, _, _, kvs = ops
+        (n, en), (d, ed) = num, den
+        if abs(d) <= ed:
+            raise ZeroDivisionError("KernelValue division: the divisor's error interval contains 0")
+        # |n/d - (n + dn)/(d + dd)| <= (|n| e_d + |d| e_n) / (|d| (|d| - e_d))
+        return self._result(ctx, n / d, (abs(n) * ed + abs(d) * en) / (abs(d) * (abs(d) - ed)), kvs, "/")
+
+    def __truediv__(self, other):
+        ops = self._operands(other)
+        return NotImplemented if ops is None else self._divide(ops[1:3], ops[3:5], ops)
+
+    def __rtruediv__(self, other):
+        ops = self._operands(other)
+        return NotImplemented if ops is None else self._divide(ops[3:5], ops[1:3], ops)
+
+
+_SPEC = re.compile(r"(?:(?P<fill>.)?(?P<align>[<>=^]))?(?P<sign>[-+ ]?)(?P<zero>0?)(?P<width>\d*)(?P<group>[,_]?)"
+                   r"(?:\.(?P<prec>\d+))?(?P<type>[eEfFgG%]?)")
+
+
+def _format_decimal(d: decimal.Decimal, spec: str) -> str:
+    """``d`` formatted as Python formats a float with ``spec`` (no ``#``, ``z`` or ``n``): Decimal's own
+    formatting differs in ``g`` (trailing zeros, exponent switch) and in exponents (``e-1``, not ``e-01``)."""
+    m = _SPEC.fullmatch(spec)
+    if m is None:
+        raise ValueError(f"format: unsupported format spec {spec!r} for a KernelValue")
+    if not d:
+        return format(0.0, spec)  # exact; Decimal's zero carries an exponent into "e" formats
+    t, prec = m["type"] or "g", m["prec"]
+    if t in "gG":  # Python's rule: e-style when the exponent is < -4 or >= the precision; zeros stripped
+        p = max(1, int(prec or (6 if m["type"] else 17)))
+        with decimal.localcontext() as dc:
+            dc.prec = p
+            r = +d  # rounded to p significant digits
+        x, digs = (r.adjusted(), r.normalize().as_tuple()) if r else (0, decimal.Decimal(0).as_tuple())
+        t, prec = ("f", max(0, -digs.exponent)) if -4 <= x < p else ("e" if t == "g" else "E", len(digs.digits) - 1)
+    group = "," if m["group"] else ""  # Decimal knows "," only; "_" swapped in below
+    core = format(d, f"{m['sign']}{group}{'' if prec is None else f'.{prec}'}{t}")
+    core = core.replace(",", m["group"]) if m["group"] else core
+    core = re.sub(r"([eE][+-])(\d)$", r"\g<1>0\2", core)
+    width = int(m["width"] or 0)
+    if len(core) >= width:
+        return core
+    if m["zero"] and not m["align"] or m["align"] == "=":  # pad after the sign
+        sign = core[0] if core[0] in "+- " else ""
+        return sign + (m["fill"] or ("0" if m["zero"] else " ")) * (width - len(core)) + core[len(sign):]
+    return format(core, f"{m['fill'] or ' '}{m['align'] or '>'}{width}")
+
+
+def _is_number(x) -> bool:
+    """A real number an arithmetic operation or comparison with a KernelValue accepts (not bool)."""
+    if isinstance(x, (bool, np.bool_, complex, np.complexfloating)):
+        return False
+    sp = sys.modules.get("sympy")
+    return isinstance(x, (numbers.Number, decimal.Decimal)) or hasattr(x, "_mpf_") or \
+        (sp is not None and isinstance(x, sp.Basic))
 
 
 def _alpha2(ctx, scale: inputs.Scaling, depth: int):
@@ -112,9 +338,22 @@ def _evaluate(ctx, arch: str, kernel: str, rho, depth: int, scale, progress=None
 def _evaluate_uv(ctx, arch: str, kernel: str, u, v, depth: int, scale, progress=None):
     """As :func:`_evaluate` from the cancellation-free state ``u = 1 - rho``, ``v = 1 + rho``
     (used by :func:`rntk_sym.gram.gram`, which gets ``u`` from ``|x - y|^2 / 2`` without forming rho)."""
+    return _pair_uv(ctx, arch, kernel, u, v, depth, scale, progress)[0]
+
+
+def _pair_uv(ctx, arch: str, kernel: str, u, v, depth: int, scale, progress=None):
+    """``(value, 1 - value)`` of :func:`_evaluate_uv`; for the GP kernel ``1 - rho_L = u_L``, the
+    recursion's own coordinate, exact to the working precision also where ``rho_L`` rounds to 1;
+    for the NTK ``(L - T_L) / L``."""
     blk = ffnet_block(ctx) if arch == "ffnet" else resnet_block(ctx, _alpha2(ctx, scale, depth))
     u, v, T = run(ctx, blk, u, v, depth, progress)
-    return T / depth if kernel == "ntk" else (v - u) / 2
+    return (T / depth, (depth - T) / depth) if kernel == "ntk" else ((v - u) / 2, u)
+
+
+def _uv(ctx, rho: Fraction):
+    """``(u, v) = (1 - rho, 1 + rho)`` in ``ctx`` from the exact rational, each rounded once (relative to
+    itself: ``1 - rho`` for rho = 1 - 10^-38 keeps every digit, unlike 1 minus a rounded rho)."""
+    return tuple(ctx.number(q.numerator) / ctx.number(q.denominator) for q in (1 - rho, 1 + rho))
 
 
 def guard_digits(depth: int) -> int:
@@ -173,18 +412,26 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     ``digits=None``: float64 (array in, array out) by the recursion; with ``method="auto"``, kernels of
     at most FLOAT_SKIP_MAX_POINTS values of rho at depths the recursion needs over
     AUTO_RECURSION_SECONDS for come from the skip-ahead at 17 digits instead. ``digits=D``:
-    :class:`KernelValue` with D correct significant digits and an error estimate. ``method``:
+    :class:`KernelValue` with D correct significant digits and an error estimate (for an array
+    ``rho``: a numpy object array of KernelValues of the same shape). Every number type of
+    :func:`rntk_sym.inputs.exact_number` is a valid ``rho``; an irrational SymPy number (``sqrt(2)/2``)
+    is evaluated at twice the working precision, so it is as good as exact. ``method``:
     ``"recursion"`` (exact, O(L) steps), ``"asymptotic"`` (skip-ahead,
     :func:`rntk_sym.asymptotics.skip_ahead`), ``"auto"``: the recursion when it takes under
     AUTO_RECURSION_SECONDS, else the skip-ahead when its error bound reaches D digits, else the
     recursion. ``max_seconds``: refuse (ValueError naming ``depth``) a recursion estimated to take
-    longer (default REFUSE_SECONDS). ``progress(done)`` is called during long runs, ``done`` out of
+    longer (default REFUSE_SECONDS). D digits are delivered or refused: where only the skip-ahead
+    applies (the recursion is refused, or ``method="asymptotic"``) and its error misses D digits
+    (the segmented orbit reaches about 85-90, docs/asymptotics.md sec. 6.3), a ValueError naming
+    ``digits`` says how many it reached. ``progress(done)`` is called during long runs, ``done`` out of
     ``2 L`` (recursion steps over both precisions; the skip-ahead's segments scaled to that budget).
 
     ``certified=True`` (needs ``digits`` and python-flint, a core dependency): the exact recursion
     in ball arithmetic (:mod:`rntk_sym.backends.ball`); ``value`` is the ball's midpoint, ``error``
     its radius (a guaranteed bound), ``interval`` the ball as decimals rounded outward; the precision
-    is doubled until the radius reaches D digits (at most 3 times). ``method="asymptotic"`` is refused.
+    is doubled until the radius reaches D digits (at most 3 times). ``method="asymptotic"`` is refused,
+    and so is an irrational SymPy ``rho`` (its value is SymPy's evaluation, not a certified enclosure).
+    Where the radius still misses D digits, ``correct_digits`` says how many the ball supports.
     """
     arch = inputs.choice("arch", arch, inputs.ARCHS)
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
@@ -214,7 +461,16 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
         if r.ndim == 0:
             return float(_evaluate(SCALAR, arch, kernel, float(r), depth, scale, progress))
         return _evaluate(NUMPY, arch, kernel, r, depth, scale, progress)
-    r = inputs.rho_exact(rho)
+    if np.ndim(rho) > 0:  # one KernelValue per entry
+        out = np.empty(np.shape(rho), dtype=object)
+        for idx, x in np.ndenumerate(np.asarray(rho, dtype=object)):
+            out[idx] = kernel_fn(arch, x, depth, kernel=kernel, gamma=gamma, alpha=alpha, digits=digits, method=method,
+                                 max_seconds=max_seconds, progress=progress, certified=certified)
+        return out
+    if certified and inputs.is_irrational(rho):
+        raise ValueError(f"rho: certified needs an exactly representable rho (int, Fraction, decimal, float, "
+                         f"SymPy Rational), got the irrational {rho}")
+    r = inputs.rho_exact(rho, digits + guard_digits(depth))
     if certified:
         return _certified(arch, kernel, r, depth, scale, digits, method, max_seconds, progress)
     seconds = recursion_seconds(digits, depth)
@@ -222,19 +478,24 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
         from . import asymptotics
 
         seg = None if progress is None else (lambda j, m: progress(2 * depth * j // m))  # same budget as below
-        res = asymptotics.skip_ahead(arch, r, depth, gamma=gamma, alpha=alpha, digits=digits, kernel=kernel,
-                                     progress=seg)
+        res = asymptotics.skip_ahead_with_complement(arch, r, depth, gamma=gamma, alpha=alpha, digits=digits,
+                                                     kernel=kernel, progress=seg)
         if res is None and method == "asymptotic":
             st = asymptotics.setting(arch, gamma, alpha)
             raise ValueError(f"method: no asymptotic description applies at this depth (regime {st.regime}); "
                              "use method='recursion'")
         if res is not None:
-            value, err, form = res
-            if method == "asymptotic" or err <= abs(value) * 10 ** (-digits) / 2 or \
-                    (max_seconds is not None and seconds > max_seconds):
-                ctx = value.context
-                a = None if scale is None else ctx.sqrt(_alpha2(MPBackend(ctx.prec), scale, depth))
-                return KernelValue(value, err, digits, "asymptotic", form, a)
+            value, err, form, one_minus, one_minus_err = res
+            ctx = value.context
+            a = None if scale is None else ctx.sqrt(_alpha2(MPBackend(ctx.prec), scale, depth))
+            kv = KernelValue(value, err, digits, "asymptotic", form, a, None, one_minus, one_minus_err)
+            if _reached(kv):
+                return kv
+            if method == "asymptotic" or (max_seconds is not None and seconds > max_seconds):
+                why = "" if method == "asymptotic" else \
+                    f" (the exact recursion would take about {seconds / 3600:.3g} h)"
+                raise ValueError(f"digits: at most {kv.correct_digits} correct digits can be delivered at depth "
+                                 f"L = {depth} by the skip-ahead{why}; got {digits}")
     if max_seconds is not None and seconds > max_seconds:
         raise ValueError(f"depth: the exact recursion at L = {depth} would take about {seconds / 3600:.3g} hours "
                          f"(limit {max_seconds / 3600:.3g} h) and no asymptotic description applies here")
@@ -254,8 +515,8 @@ def _has_flint() -> bool:
 
 
 def _reached(kv: KernelValue) -> bool:
-    """``kv.error`` is within half a unit of the ``kv.digits``-th significant digit."""
-    return kv.error <= abs(kv.value) * kv.value.context.mpf(10) ** -kv.digits / 2
+    """``kv.error`` supports all ``kv.digits`` significant digits (:func:`correct_digits`)."""
+    return kv.correct_digits >= kv.digits
 
 
 def _high_precision(arch, kernel_name, rho: Fraction, depth, scale, digits, progress):
@@ -265,15 +526,15 @@ def _high_precision(arch, kernel_name, rho: Fraction, depth, scale, digits, prog
     values = []
     for i, prec in enumerate((prec1, prec2)):
         ctx = MPBackend(prec)
-        r = ctx.number(rho.numerator) / ctx.number(rho.denominator)
         shifted = None if progress is None else (lambda l, off=i * depth: progress(off + l))
-        values.append(_evaluate(ctx, arch, kernel_name, r, depth, scale, shifted))
+        # u = 1 - rho, v = 1 + rho from the exact rational: no cancellation near rho = +-1
+        values.append(_pair_uv(ctx, arch, kernel_name, *_uv(ctx, rho), depth, scale, shifted))
     alpha = None
     if scale is not None:
         alpha = ctx.sqrt(_alpha2(ctx, scale, depth))
-    err = abs(values[1] - values[0])
-    return KernelValue(values[1], err, digits, "recursion",
-                       f"estimate: |v({prec1} bits) - v({prec2} bits)|", alpha)
+    (v1, c1), (v2, c2) = values
+    return KernelValue(v2, abs(v2 - v1), digits, "recursion", f"estimate: |v({prec1} bits) - v({prec2} bits)|",
+                       alpha, one_minus=c2, one_minus_error=abs(c2 - c1))
 
 
 def ball_guard_digits(depth: int) -> int:
@@ -315,8 +576,9 @@ def _ball_recursion(arch, kernel_name, rho: Fraction, depth, scale, digits, prog
             prec *= 2
         ctx = BallBackend(prec)
         with ctx.active():
-            ball = _evaluate(ctx, arch, kernel_name, ctx.number(rho), depth, scale, prog)
-            if not ball.is_finite():
+            # u = 1 - rho, v = 1 + rho from the exact rational: no cancellation near rho = +-1
+            ball, cball = _pair_uv(ctx, arch, kernel_name, *_uv(ctx, rho), depth, scale, prog)
+            if not ball.is_finite() or not cball.is_finite():
                 return None
             mid, rad = to_fraction(ball.mid()), to_fraction(ball.rad())
         if rad <= abs(mid) * Fraction(1, 2 * 10 ** digits):
@@ -325,10 +587,12 @@ def _ball_recursion(arch, kernel_name, rho: Fraction, depth, scale, digits, prog
     mp.prec = prec + 64  # the midpoint's mantissa has at most ~prec bits: held exactly
     value = mp.mpf(mid.numerator) / mid.denominator
     error = mp.mpf(rad.numerator) / rad.denominator
+    cmid, crad = to_fraction(cball.mid()), to_fraction(cball.rad())
     with long_int_strings(digits):
         interval = (_outward(mid - rad, digits + 3, up=False), _outward(mid + rad, digits + 3, up=True))
     alpha = None if scale is None else mp.sqrt(_alpha2(MPBackend(mp.prec), scale, depth))
-    return KernelValue(value, error, digits, method, f"certified: arb ball radius ({prec} bits)", alpha, interval)
+    return KernelValue(value, error, digits, method, f"certified: arb ball radius ({prec} bits)", alpha, interval,
+                       mp.mpf(cmid.numerator) / cmid.denominator, mp.mpf(crad.numerator) / crad.denominator)
 
 
 def _outward(q: Fraction, sig: int, up: bool) -> str:
@@ -337,6 +601,9 @@ def _outward(q: Fraction, sig: int, up: bool) -> str:
         dc.prec = sig
         dc.rounding = decimal.ROUND_CEILING if up else decimal.ROUND_FLOOR
         return str(decimal.Decimal(q.numerator) / decimal.Decimal(q.denominator))
+
+
+kernel_fn = kernel  # the module function, for code whose argument ``kernel`` shadows it
 
 
 def ntk(arch: str, rho, depth: int, *, gamma=None, alpha=None, digits: int | None = None,

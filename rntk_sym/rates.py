@@ -18,6 +18,7 @@ values can be tiny, so ``e = 1e-400`` neither underflows nor loses digits.
 from __future__ import annotations
 
 import numbers
+import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -125,6 +126,7 @@ class RateFit:
     slope_p: float | None
     slope_q: float | None
     local_slopes: list[tuple[float, float, float]] = field(repr=False)
+    warnings: tuple[str, ...] = ()
 
     @property
     def consistent(self) -> bool:
@@ -139,12 +141,19 @@ def fit_rate(L, err, *, log_powers=(0, 1, 2), powers=None, dps: int = FIT_DPS) -
     decimal strings). ``log_powers``: candidate ``q``; ``powers``: None to fit ``p`` freely (then
     ``len(L) >= 3``), or a list of candidate ``p`` (each ``(p, q)`` pair is then a candidate with
     only ``c`` fitted). The candidate with the smallest max relative residual is selected.
+
+    A fit is always returned, but when the data look like noise rather than a rate, ``warnings`` says
+    why (each also issued by ``warnings.warn``): ``err`` changes sign; ``|err|`` changes direction more
+    than once (no ``c L^-p (log L)^q`` does: its log-derivative ``(q / log L - p) / L`` changes sign
+    at most once); the best form misses a point by more than NOISE_RESIDUAL relatively; or the fitted
+    ``p`` is <= 0 (the error does not decay).
     """
     ctx = _context(dps)
     Ls = _depths(ctx, L, 3 if powers is None else 2)
     if isinstance(err, (str, bytes)) or not hasattr(err, "__len__") or len(err) != len(Ls):
         raise ValueError(f"err: must be a sequence of the same length as L ({len(Ls)})")
-    es = [abs(_number(ctx, "err", e)) for e in err]
+    signed = [_number(ctx, "err", e) for e in err]
+    es = [abs(e) for e in signed]
     if any(e == 0 for e in es):
         raise ValueError("err: must be nonzero (log |err| is fitted)")
     qs = [inputs.exact_number("log_powers", q) for q in log_powers]
@@ -186,7 +195,30 @@ def fit_rate(L, err, *, log_powers=(0, 1, 2), powers=None, dps: int = FIT_DPS) -
     if len(slopes) >= 2:
         a, b = _lstsq_line(ctx, [w for _, w in slopes], [s for s, _ in slopes])
         slope_p, slope_q = float(a), float(-b)
-    return RateFit(best.form, best.c, best.p, best.q, best.residual, margin, cands, slope_p, slope_q, local)
+    notes = _noise_warnings(signed, es, best)
+    for note in notes:
+        warnings.warn(note, UserWarning, stacklevel=2)
+    return RateFit(best.form, best.c, best.p, best.q, best.residual, margin, cands, slope_p, slope_q, local, notes)
+
+
+NOISE_RESIDUAL = 0.5  # a best fit missing a point by more than 50% describes no rate
+
+
+def _noise_warnings(signed, es, best: RateCandidate) -> tuple[str, ...]:
+    """Why the data ``err`` (signed) look like noise rather than ``c L^-p (log L)^q`` (see :func:`fit_rate`)."""
+    notes = []
+    if any(a * b < 0 for a, b in zip(signed, signed[1:])):
+        notes.append("fit_rate: err changes sign between depths: |err| of an oscillating or noisy sequence "
+                     "follows no power law (is the limit right?)")
+    steps = [b - a for a, b in zip(es, es[1:]) if b != a]
+    if sum(1 for a, b in zip(steps, steps[1:]) if a * b < 0) > 1:
+        notes.append("fit_rate: |err| changes direction more than once, which no c L^-p (log L)^q does: noise")
+    if best.residual > NOISE_RESIDUAL:
+        notes.append(f"fit_rate: the best form {best.form} misses a point by {best.residual:.0%}: "
+                     "no single rate fits these data")
+    if best.p_fitted and best.p <= 0:
+        notes.append(f"fit_rate: the fitted error does not decay (p = {best.p:.3g}): not a convergence rate")
+    return tuple(notes)
 
 
 @dataclass(frozen=True)

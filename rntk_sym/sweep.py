@@ -28,6 +28,7 @@ import json
 import math
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -344,13 +345,16 @@ def classify(g: Grid, scale, rho: str, rows: list[dict]) -> dict:
         out["distance"] = mpmath.nstr(abs(v[-1] - lim), 3)
         usable = [(L, abs(x - lim)) for L, x in zip(Ls, v) if L > 1 and abs(x - lim) > noise * (1 + abs(lim))]
         if len(usable) >= 3:
-            fit = fit_rate([L for L, _ in usable], [e for _, e in usable])
+            with warnings.catch_warnings():  # kept in the row instead (a sweep prints no Python warnings)
+                warnings.simplefilter("ignore")
+                fit = fit_rate([L for L, _ in usable], [e for _, e in usable])
             out.update(
                 rate=fit.form,
                 p=round(fit.p, 6),
                 q=int(fit.q) if fit.q == int(fit.q) else fit.q,
                 c=mpmath.nstr(fit.c, 6),
                 rate_residual=round(fit.residual, 6),
+                **({"rate_warnings": list(fit.warnings)} if fit.warnings else {}),
             )
         else:
             out["note"] = "too few depths above the precision floor to fit a rate"

@@ -174,12 +174,12 @@ def test_maps_against_independent_recursions(rho, L):
             "seed": (gp, L * ntk),  # docs/model.md section 2: Omega_L = L Omegabar_L, K_L = rho_L (FFNet)
         }
         for name, (ref_gp, ref_ntk) in refs.items():
-            got_ntk, got_gp = cv.convert(ntk, gp, L, to=name)
+            got_ntk, got_gp = cv.convert(ntk, gp, L, to=name, arch="ffnet")
             assert close(got_ntk, ref_ntk), (name, got_ntk, ref_ntk)
             if ref_gp is not None:
                 assert close(got_gp, ref_gp), (name, got_gp, ref_gp)
             # scikit-ntk has no GP kernel: the map from it takes rho_L itself (docstring of convert)
-            back = cv.convert(ref_ntk, ref_gp if ref_gp is not None else gp, L, frm=name)
+            back = cv.convert(ref_ntk, ref_gp if ref_gp is not None else gp, L, frm=name, arch="ffnet")
             assert close(back[0], ntk)  # the inverse map recovers Omegabar_L
 
 
@@ -193,7 +193,7 @@ def test_diagonals():
             assert close(bietti_bach(mpmath.mpf(1), L + 1)[1], L + 1)
             assert close(arora_uci_code([1, 0], [1, 0], L + 1)[1], mpmath.mpf(L + 1) / 2 ** L)
             assert close(scikit_ntk([1, 0], [1, 0], L), 1)
-        a, b, c = cv.coefficients("neural_tangents", L)
+        a, b, c = cv.coefficients("neural_tangents", L, arch="ffnet")
         assert (a + b, c) == (2 * (L + 1), 2)
 
 
@@ -220,7 +220,7 @@ def test_homogeneity_off_sphere():
         for name, ref in [("arora_code", arora_uci_code(x, y, L + 1)[1]), ("scikit_ntk", scikit_ntk(x, y, L)),
                           ("neural_tangents", nt_stax(x, y, L)[1])]:
             s = cv.input_scale(name, 0.3, 2.5, input_dim=3)
-            assert close(cv.convert(ntk, gp, L, to=name)[0] * mpmath.mpf(float(s)), ref, 1e-14)
+            assert close(cv.convert(ntk, gp, L, to=name, arch="ffnet")[0] * mpmath.mpf(float(s)), ref, 1e-14)
 
 
 def test_float64_and_kernelvalue_paths():
@@ -228,7 +228,7 @@ def test_float64_and_kernelvalue_paths():
     with the 50-digit Bietti-Bach recursion (docs/conventions.md)."""
     L = 30
     rho = np.array([[-0.8, 0.1], [0.6, 0.999]])
-    got = cv.convert(rntk_sym.ntk("ffnet", rho, L), rntk_sym.gp("ffnet", rho, L), L, to="bietti_bach")[0]
+    got = cv.convert(rntk_sym.ntk("ffnet", rho, L), rntk_sym.gp("ffnet", rho, L), L, to="bietti_bach", arch="ffnet")[0]
     with mpmath.workdps(DPS):
         ref = np.array([[float(bietti_bach(mpmath.mpf(float(r)), L + 1)[1]) for r in row] for row in rho])
     assert got.shape == rho.shape and np.allclose(got, ref, rtol=1e-13, atol=0)
@@ -260,11 +260,22 @@ def test_round_trips_every_convention():
 
 def test_bad_names():
     with pytest.raises(ValueError, match="convention: must be one of rntk"):
-        cv.convert(0.5, 0.5, 3, to="jax")
+        cv.convert(0.5, 0.5, 3, to="jax", arch="ffnet")
     with pytest.raises(ValueError, match="gp: the map"):
-        cv.convert(0.5, None, 3, to="arora")
+        cv.convert(0.5, None, 3, to="arora", arch="ffnet")
     with pytest.raises(ValueError, match="kernel: the scikit_ntk convention defines no GP"):
         cv.kernel_in("scikit_ntk", "ffnet", 0.5, 3, kernel="gp")
+
+
+def test_arch_is_required():
+    """Issue 18: a ResNet value converted without arch used the FFNet's map (seed convention: the ResNet
+    divisor 2 L alpha^2 (1 + alpha^2)^(L-1) differs from the FFNet's L), silently. Now arch is required."""
+    for call in (lambda: cv.convert(0.5, 0.5, 3, to="seed"), lambda: cv.coefficients("seed", 3)):
+        with pytest.raises(ValueError, match="^arch: required"):
+            call()
+    ffnet = cv.convert(0.5, 0.5, 3, to="seed", arch="ffnet")[0]
+    resnet = cv.convert(0.5, 0.5, 3, to="seed", arch="resnet", alpha="0.5")[0]
+    assert ffnet == 1.5 and abs(resnet - 0.5 * 2 * 3 * 0.25 * 1.25 ** 2) < 1e-15  # the two divisors, by hand
 
 
 def test_monte_carlo_all_layers_trained():
@@ -279,7 +290,7 @@ def test_monte_carlo_all_layers_trained():
     total = sum(sum(empirical.empirical_kernels(X, arch="ffnet", depth=L, width=512, seed=s)) for s in range(nets))
     rho = np.clip(X @ X.T, -1, 1)
     np.fill_diagonal(rho, 1)
-    want = cv.convert(rntk_sym.ntk("ffnet", rho, L), rntk_sym.gp("ffnet", rho, L), L, to="arora")[0]
+    want = cv.convert(rntk_sym.ntk("ffnet", rho, L), rntk_sym.gp("ffnet", rho, L), L, to="arora", arch="ffnet")[0]
     # dropping (or doubling) the rho_L term would move the diagonal by 1
     assert np.max(np.abs(total / nets - want)) < 0.45
 
