@@ -15,7 +15,7 @@ ID = "002-resnet-divisor"
 CLAIM = (
     "ResNet: Omega_L(x, x) = 2 L alpha^2 (1 + alpha^2)^(L-1) for every L >= 1 and alpha > 0 (so Omegabar_L(x, x) = 1)"
 )
-SOURCE = SEED_002 + ", ResNet NTK and its normalization (MATH.md sec. 3)"
+SOURCE = SEED_002 + ", ResNet NTK and its normalization (docs/recursions.md sec. 3)"
 
 L, l, i = sp.symbols("L l i", integer=True, positive=True)
 A = sp.Symbol("alpha", positive=True)
