@@ -49,7 +49,8 @@ def _add_model_args(p, *, depth=True):
     g.add_argument("--gamma", help="alpha = L^-gamma, gamma >= 0 (exact decimal)")
     g.add_argument("--alpha", help="constant alpha > 0 (exact decimal)")
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    if depth:  # limit and rate show no progress bar: --quiet would not apply
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _add_kernel(sub) -> None:

@@ -139,25 +139,9 @@ SKIP_AHEAD_SECONDS = 3.0  # rough upper cost of one skip-ahead value at L <= 10^
 
 def recursion_seconds(digits: int | None, depth: int) -> float:
     """Estimated time of the recursion for one rho (float64: one run; ``digits``: the two mpmath
-    precisions); ``inf`` past the float range (depths up to 10^1000 are valid input)."""
-    steps = depth if digits is None else 2 * depth
-    return _times(steps, step_seconds(digits, depth))
-
-
-def _times(steps: int, seconds: float) -> float:
-    """``steps * seconds`` without OverflowError for an int beyond the float range (then ``inf``)."""
-    try:
-        return steps * seconds
-    except OverflowError:
-        return math.inf
-
-
-def hours(seconds: float, steps: int, per_step: float) -> str:
-    """``seconds`` (= ``steps * per_step``) in hours for a message: ``about 1.2e+03 hours``, or
-    ``about 10^996 hours`` past the float range (from log10 of the int ``steps``)."""
-    if math.isfinite(seconds):
-        return f"about {seconds / 3600:.3g} hours"
-    return f"about 10^{math.log10(steps) + math.log10(per_step / 3600):.0f} hours"
+    precisions). Depths are at most 10^100 (:func:`rntk_sym.inputs.depth`): the product stays a float
+    (a 1001-digit depth was an OverflowError here)."""
+    return depth * step_seconds(None, depth) if digits is None else 2 * depth * step_seconds(digits, depth)
 
 
 def prefers_skip_ahead(digits: int | None, depth: int, n_rho: int = 1) -> bool:
@@ -252,11 +236,10 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
                 ctx = value.context
                 a = None if scale is None else ctx.sqrt(_alpha2(MPBackend(ctx.prec), scale, depth))
                 return KernelValue(value, err, digits, "asymptotic", form, a)
-    if max_seconds is not None and seconds > max_seconds:  # method == "recursion": auto has answered above
-        took = hours(seconds, 2 * depth, step_seconds(digits, depth))
-        raise ValueError(f"depth: the exact recursion at L = {inputs.depth_text(depth)} would take {took} (limit "
-                         f"{max_seconds / 3600:.3g} h); the skip-ahead answers this depth: use method 'auto' "
-                         "or 'asymptotic'")
+    if max_seconds is not None and seconds > max_seconds:  # method "recursion" (auto took the skip-ahead above)
+        raise ValueError(f"depth: the exact recursion at L = {inputs.depth_text(depth)} would take about "
+                         f"{seconds / 3600:.3g} hours (limit {max_seconds / 3600:.3g} h); the skip-ahead answers "
+                         "this depth: use method 'auto' or 'asymptotic'")
     if _has_flint():
         kv = _ball_recursion(arch, kernel, r, depth, scale, digits, progress, "recursion")
         if kv is not None and _reached(kv):
@@ -284,9 +267,10 @@ def _high_precision(arch, kernel_name, rho: Fraction, depth, scale, digits, prog
     values = []
     for i, prec in enumerate((prec1, prec2)):
         ctx = MPBackend(prec)
-        u, v = (ctx.number(q.numerator) / ctx.number(q.denominator) for q in (1 - rho, 1 + rho))  # exact: no
-        shifted = None if progress is None else (lambda l, off=i * depth: progress(off + l))  # cancellation
-        values.append(_evaluate_uv(ctx, arch, kernel_name, u, v, depth, scale, shifted))  # near rho = +-1
+        # u = 1 - rho, v = 1 + rho from the exact rho: no cancellation near rho = +-1
+        u, v = (ctx.number(q.numerator) / ctx.number(q.denominator) for q in (1 - rho, 1 + rho))
+        shifted = None if progress is None else (lambda l, off=i * depth: progress(off + l))
+        values.append(_evaluate_uv(ctx, arch, kernel_name, u, v, depth, scale, shifted))
     alpha = None
     if scale is not None:
         alpha = ctx.sqrt(_alpha2(ctx, scale, depth))
@@ -309,10 +293,10 @@ def _certified(arch, kernel_name, rho: Fraction, depth, scale, digits, method, m
     if method == "asymptotic":
         raise ValueError("certified: method 'asymptotic' has no certified error bound; "
                          "use method='recursion' (or 'auto')")
-    seconds = _times(depth, step_seconds(digits, depth))
+    seconds = depth * step_seconds(digits, depth)
     if max_seconds is not None and seconds > max_seconds:
-        raise ValueError(f"depth: the certified recursion at L = {inputs.depth_text(depth)} would take "
-                         f"{hours(seconds, depth, step_seconds(digits, depth))} (limit {max_seconds / 3600:.3g} h)")
+        raise ValueError(f"depth: the certified recursion at L = {inputs.depth_text(depth)} would take about "
+                         f"{seconds / 3600:.3g} hours (limit {max_seconds / 3600:.3g} h)")
     kv = _ball_recursion(arch, kernel_name, rho, depth, scale, digits, progress, "recursion (certified)")
     if kv is None:
         raise ValueError(f"certified: the balls lost all accuracy (L = {depth}); "

@@ -133,6 +133,7 @@ def test_cli_rate_json_contract(capsys):
     (["limit", "--arch", "ffnet", "--rho", "2"], "rho"),
     (["rate", "--arch", "resnet", "--rho", "0.5", "--alpha", "-1"], "alpha"),
     (["rate", "--arch", "resnet", "--rho", "0.5", "--digits", "0"], "digits"),
+    (["limit", "--arch", "ffnet", "--rho", "0.5", "--quiet"], "quiet"),  # no progress bar to silence
 ])
 def test_cli_limit_rate_bad_input(capsys, argv, name):
     code, out, err = run(capsys, argv)

@@ -127,6 +127,7 @@ def test_without_dask_local_works_and_dask_fails_clearly(monkeypatch, capsys, tm
     (["--depth-range", "10:100"], "depth-range"), (["--digits", "0"], "digits"),
     (["--workers", "3"], "workers"), (["--arch", "cnn"], "arch"), (["--bogus"], "bogus"),
     (["--rho", ",".join(str(k / 100) for k in range(70)), "--depths", "10000000000000"], "depths"),  # > 64 rho
+    (["--rho", ",".join(str(k / 100) for k in range(70)), "--depths", "1e100"], "depths"),  # estimate: inf
 ])
 def test_cli_bad_input_exit_2(capsys, tmp_path, extra, name):
     argv = ["explore", "--rho", "0.5", "--depths", "10,20", "--out", str(tmp_path)]
