@@ -884,7 +884,8 @@ def skip_ahead(arch: str, rho, L: int, *, gamma=None, alpha=None, beta=None, dig
 
     Fixed-step NTK (FFNet, constant alpha) beyond 4 FIXED_STEP_CHECK layers: the Fatou-coordinate route
     (:func:`_fixed_step_skip`, sec. 3.5) when its error reaches ``digits`` (it does not for small
-    alpha, whose orbit is still far from theta = 0 at the fitted depths); every other case: the
+    alpha, whose orbit is still far from theta = 0 at the fitted depths) and the orbit does not start
+    too near theta = 0 for its fit (rho within ~1e-6 of 1; FIXED_STEP_SPAN); every other case: the
     segmented orbit (:func:`segmented_orbit`, sec. 6.3), which applies to every setting;
     ``progress(done, segments)`` is called after each of its segments.
     """
