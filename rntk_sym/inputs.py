@@ -107,7 +107,7 @@ def depth(x) -> int:
 
 
 def depth_text(L: int) -> str:
-    """``L`` for a message: all its digits up to 20, else ``1.5e+400`` (a 1000-digit depth stays readable)."""
+    """``L`` for a message: all its digits up to 20, else ``1.00e+100`` (a 100-digit depth stays readable)."""
     return str(L) if L < 10 ** 20 else f"{Decimal(L):.3g}"
 
 

@@ -403,7 +403,8 @@ def _list(name: str, s: str) -> list[str]:
 def depth_range(s: str) -> list[int]:
     """``START:STOP:N``: N log-spaced integer depths from START to STOP (duplicates after rounding dropped).
     START and STOP in any exact integer notation (:func:`rntk_sym.inputs.integer`: ``1e5``, ``10^5``);
-    the spacing in decimal arithmetic with STOP's digits, so depths beyond the float range work too."""
+    the spacing in decimal arithmetic with STOP's digits: exact where it can be (10:1e5:5 gives the
+    powers of 10; floats gave 100000000000000020000 for 1e20)."""
     allowed = f"must be START:STOP:N with integers 1 <= START < STOP and 2 <= N <= 1000, got {s!r}"
     parts = s.split(":")
     try:
