@@ -1,6 +1,6 @@
 """The shape of one verified claim, and the helpers the checks share.
 
-A :class:`Check` says what is claimed (``claim``), where (``source``: paper and theorem), how it
+A :class:`Check` says what is claimed (``claim``), where (``source``: paper, arXiv id and theorem), how it
 was checked (``method``), the numbers found (``evidence``) and whether they support the claim
 (``status``: "pass" or "fail"). Every check function takes ``quick`` and lets the thing under test
 be injected (a kernel evaluator, the duals, a Gram function...), so that tests can feed a wrong
@@ -19,10 +19,15 @@ import numpy as np
 import rntk_sym
 from rntk_sym.rates import fit_rate
 
-# The papers, by arXiv id (titles and numbering: docs/model.md, "Sources").
-SEED_000 = "seed 000: arXiv:2403.04545 (residual scaling factor of deep wide ResNets)"
-SEED_002 = "seed 002: arXiv:2002.06262 (Huang, Wang, Tao, Zhao, NeurIPS 2020)"
-SEED_003 = "seed 003: arXiv:2007.03714 (Li, Luo, Yip, Neural Tangent Hierarchy of ResNets)"
+# The papers whose claims are checked (the project's seeds 000, 002, 003), cited by title and arXiv id:
+# the "source" of every check in the report (a user's clone holds no seed files).
+SEED_000 = ('"Improve Generalization Ability of Deep Wide Residual Network with A Suitable Scaling Factor", '
+            'later "Branch Scaling Manifests as Implicit Architectural Regularization for Improving '
+            'Generalization in Overparameterized ResNets" (arXiv:2403.04545)')
+SEED_002 = ('Huang, Wang, Tao, Zhao, "Why Do Deep Residual Networks Generalize Better than Deep Feedforward '
+            'Networks? -- A Neural Tangent Kernel Perspective" (NeurIPS 2020, arXiv:2002.06262)')
+SEED_003 = ('Li, Luo, Yip, "Towards an Understanding of Residual Networks Using Neural Tangent Hierarchy (NTH)" '
+            '(CSIAM Trans. Appl. Math. 2022, arXiv:2007.03714)')
 
 Kernel = Callable[..., float]
 """``kernel(arch, rho, L, *, gamma=None, alpha=None) -> float``: the normalized NTK Omegabar_L."""

@@ -19,10 +19,28 @@ MODULES = ("ffnet_thm6", "resnet_thm7", "resnet_thm7_endpoint", "resnet_divisor"
            "empirical_ntk", "gram_gd")
 
 
+def check_ids() -> dict[str, str]:
+    """``{id: module}``: the id each check reports (``002-thm6-ffnet``) and the module that runs it."""
+    return {importlib.import_module(f"proofs_check.{m}").ID: m for m in MODULES}
+
+
+def resolve(only) -> tuple[str, ...]:
+    """Module names for ``--only``: each item a module name (``ffnet_thm6``) or a check id
+    (``002-thm6-ffnet``, as the report prints it); ValueError naming ``only`` and listing both otherwise."""
+    ids = check_ids()
+    out = []
+    for name in only:
+        if name not in MODULES and name not in ids:
+            valid = ", ".join(f"{i} ({m})" for i, m in ids.items())
+            raise ValueError(f"only: unknown check {name!r}; valid ids (modules): {valid}")
+        out.append(ids.get(name, name))
+    return tuple(dict.fromkeys(out))
+
+
 def run_checks(quick: bool = True, *, only=None, show_progress: bool = True, stream=None) -> list[Check]:
-    """Run the checks (``only``: a list of module names) and return them; a check that raises is
-    reported as failed with the exception in its evidence."""
-    names = MODULES if only is None else tuple(only)
+    """Run the checks (``only``: module names or check ids, :func:`resolve`) and return them; a check
+    that raises is reported as failed with the exception in its evidence."""
+    names = MODULES if only is None else resolve(only)
     checks = []
     with Progress(len(names), "verify", enabled=show_progress, stream=stream) as bar:
         for i, name in enumerate(names):
@@ -153,7 +171,9 @@ def add_cli(sub) -> None:
     p = sub.add_parser("verify", help="check every claim of the seed papers (proofs_check)")
     p.add_argument("--quick", action="store_true", help="smaller depths and widths (< 1 minute)")
     p.add_argument("--json", action="store_true", help="print the JSON report, no table")
-    p.add_argument("--only", nargs="+", choices=MODULES, help="run only these checks")
+    p.add_argument("--only", nargs="+", metavar="CHECK",
+                   help="run only these checks: ids as the report prints them (002-thm6-ffnet) or module names "
+                        "(ffnet_thm6)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

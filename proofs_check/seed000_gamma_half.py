@@ -13,7 +13,7 @@ from .core import SEED_000, geometric_depths, make, package_kernel, rate_summary
 ID = "000-gamma=1/2"
 CLAIM = ("alpha = L^-1/2: Omegabar_L(rho) -> F0(rho), the continuum kernel (asymptotics.limit), which differs "
          "from Omegabar_1(rho) and from 1/4; the exact recursion approaches it at rate 1/L")
-SOURCE = SEED_000 + ", borderline gamma = 1/2 (not settled there); docs/model.md sec. 4"
+SOURCE = SEED_000 + ", borderline gamma = 1/2 (not settled there); docs/asymptotics.md sec. 6"
 RHOS = ("-0.5", "0", "0.5")
 
 

@@ -64,6 +64,26 @@ def _num(ctx, x):
     return ctx.mpf(x)
 
 
+def _uv(ctx, rho):
+    """``(1 - rho, 1 + rho)`` in ``ctx`` from the exact ``rho``: each rounded once, so no cancellation
+    near rho = +-1 (``1 - r`` of a rounded ``r = 1 - 1e-29`` at 50 digits keeps only ~21 of them)."""
+    q = inputs.rho_exact(rho)
+    return _num(ctx, 1 - q), _num(ctx, 1 + q)
+
+
+def _theta(ctx, rho):
+    """``theta_0 = arccos rho`` without cancellation: ``2 atan2(sqrt(1 - rho), sqrt(1 + rho))``."""
+    u, v = _uv(ctx, rho)
+    return 2 * ctx.atan2(ctx.sqrt(u), ctx.sqrt(v))
+
+
+def _edge_digits(rho) -> int:
+    """Decimal digits that ``1 - rho^2`` cancels at ``rho``: ~ -log10(1 - |rho|) (0 away from +-1; exact
+    from the rational ``rho``: no float underflow)."""
+    d = 1 - abs(inputs.rho_exact(rho))
+    return 0 if d in (0, 1) or d > Fraction(1, 10) else math.ceil(math.log10(d.denominator) - math.log10(d.numerator))
+
+
 # --------------------------------------------------------------------------------------------------
 # 1. Exact steps: the package's one recursion (rntk_sym.recursions) started from (theta, T)
 # --------------------------------------------------------------------------------------------------
@@ -94,8 +114,7 @@ def exact(rho, L: int, w, c: int, digits: int = 40, *, ctx=None, theta0=None, l0
     if ctx is None:
         ctx = _ctx(digits + 2 * len(str(L)) + 10)
     if theta0 is None:
-        r = _num(ctx, rho)
-        u, v = 1 - r, 1 + r
+        u, v = _uv(ctx, rho)
     else:
         th = _num(ctx, theta0)
         u, v = 2 * ctx.sin(th / 2) ** 2, 2 * ctx.cos(th / 2) ** 2
@@ -228,7 +247,7 @@ def fixed_step_constant(w, c: int, rho, digits: int = 30, *, n: int | None = Non
         l0 = int(3 * math.pi / (float(w) * 0.01)) + 1
     # guard digits: l0 rounded steps, amplified by Phi'(theta) ~ A / theta^2 ~ l0^2 / A
     ctx, f, A, C, d, g = _fixed_step_series(w, c, n, digits + 15 + 3 * len(str(l0)))
-    th0 = ctx.acos(_num(ctx, rho))
+    th0 = _theta(ctx, rho)
     th_half, _ = exact(None, l0 // 2, w, c, ctx=ctx, theta0=th0)
     th_l0, _ = exact(None, l0, w, c, ctx=ctx, theta0=th_half, l0=l0 // 2)
     K1 = _phi(ctx, th_half, A, C, d) - l0 // 2
@@ -342,7 +361,6 @@ def small_tau_terms(rho, gamma, digits: int = 30, K: int = 3):
     cut = (K + 1) * (1 - 2 * g)
     forms = small_tau_closed_forms(K)
     ctx = _ctx(digits + 10)
-    r = _num(ctx, rho)
     terms = {}
     # w^k = L^(-2 gamma k) (1 + L^(-2 gamma))^(-k) = sum_n binom(-k, n) L^(-2 gamma (k+n))
     for (k, j), e in forms.items():
@@ -359,15 +377,20 @@ def small_tau_terms(rho, gamma, digits: int = 30, K: int = 3):
     out = []
     for power in sorted(terms, reverse=True):
         expr = sum(cf * e for cf, e in terms[power])
-        val = _eval_rho(ctx, expr, r)
+        val = _eval_rho(ctx, expr, rho)
         out.append((power, val, expr))
     return out, cut
 
 
-def _eval_rho(ctx, expr, r):
-    f = sp.lambdify(RHO, expr, modules=[{"acos": ctx.acos, "sqrt": ctx.sqrt, "pi": ctx.pi}, "mpmath"])
-    with mpmath.workprec(ctx.prec):  # lambdify's mpmath module evaluates constants in mpmath.mp
-        return ctx.mpf(f(r))
+def _eval_rho(ctx, expr, rho):
+    """The SymPy expression ``expr`` in ``RHO`` at the exact ``rho``, rounded to ``ctx``. Evaluated with
+    twice the digits that ``1 - rho^2`` cancels near rho = +-1 on top (``sqrt(1 - rho^2)``, ``acos``
+    and their derivatives in the closed forms amplify the rounding of ``rho`` by up to that much)."""
+    work = mpmath.MPContext()
+    work.prec = ctx.prec + math.ceil(2 * _edge_digits(rho) * LOG2_10)
+    f = sp.lambdify(RHO, expr, modules=[{"acos": work.acos, "sqrt": work.sqrt, "pi": work.pi}, "mpmath"])
+    with mpmath.workprec(work.prec):  # lambdify's mpmath module evaluates constants in mpmath.mp
+        return ctx.mpf(f(_num(work, inputs.rho_exact(rho))))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -432,8 +455,7 @@ def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: i
     ctx = _ctx(digits + 20)
     steps_of = _runner(ctx)
     w = _num(ctx, w)
-    r = _num(ctx, rho)
-    u, v = 1 - r, 1 + r
+    u, v = _uv(ctx, rho)
     state = (u, v, ctx.zero)
     if w:
         ns = [min(L, SEGMENT_EXACT)]
@@ -475,9 +497,8 @@ def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: i
 def _beta_sequence(rho, beta2):
     """``F(n) = Omegabar_n`` of the ResNet with ``alpha^2 = beta^2 / n`` (gamma = 1/2)."""
     def seq(ctx, n):
-        r = _num(ctx, rho)
         a2 = _num(ctx, beta2) / n
-        _, _, T = _runner(ctx)(a2 / (1 + a2), 1, 1 - r, 1 + r, n, ctx.zero)
+        _, _, T = _runner(ctx)(a2 / (1 + a2), 1, *_uv(ctx, rho), n, ctx.zero)
         return T / n
     return seq
 
@@ -614,7 +635,7 @@ def limit(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int = 30
     if st.regime in ("fixed-step", "large-tau"):
         return Limit(ctx.mpf(1) / 4, zero, st.regime, st.kind, "exact (docs/asymptotics.md sec. 3, 7)", "1/4")
     if st.regime == "small-tau":
-        q = _eval_rho(ctx, sp.sympify(Q_EXACT, locals={"rho": RHO}), _num(ctx, r))
+        q = _eval_rho(ctx, sp.sympify(Q_EXACT, locals={"rho": RHO}), r)
         return Limit(q, ctx.mpf(10) ** (-digits - 5), st.regime, st.kind,
                      "closed form Omegabar_1 = (shat + rho shatp)/2 (docs/asymptotics.md sec. 5)", Q_EXACT)
     v, e, form = continuum_kernel(r, st.beta_squared(), _numeric_digits(digits, "continuum limit"))
@@ -758,7 +779,7 @@ def continuum_theta_ode(rho, digits: int):
     if r == 1:
         raise ValueError("rho: the continuum orbit is defined off the diagonal (rho < 1)")
     ctx = _ctx(digits)
-    th0 = ctx.acos(_num(ctx, r))
+    th0 = _theta(ctx, r)
     pi = ctx.pi
 
     def rhs(x, y):
@@ -839,6 +860,7 @@ def large_tau_coefficients(rho, digits: int = 12):
 
 FIXED_STEP_FIT = (1000, 2000, 4000, 8000, 16000)  # depths where T - G(theta) is measured (sec. 3.5)
 FIXED_STEP_CHECK = 32000  # and where the fitted correction is checked
+FIXED_STEP_SPAN = 4  # theta must shrink at least this much over those depths (K <~ 9000, 1 - rho >~ 1e-6)
 _HOM_TERMS = ((3, 0), (3, 1), (4, 0), (4, 1), (4, 2))  # theta^k log^j theta: resonant theta^3, next order
 
 
@@ -850,8 +872,15 @@ def _fixed_step_skip(st: Setting, r: Fraction, L: int, digits: int):
     recursion on two windows of depths (FIXED_STEP_FIT and the same shifted to FIXED_STEP_CHECK); the
     value uses the deeper window. Reported error: 3 times the two windows' disagreement at theta_L
     (the fit's extrapolation error, measured where it is used), plus the orbit constant's error.
+    None when the orbit starts so near theta = 0 that the fit is ill-conditioned: theta_l ~ A / (K + l)
+    must shrink by a factor FIXED_STEP_SPAN over the fitted depths, i.e. K (~ A / theta_0, large for rho
+    near 1) must be small beside them. Otherwise the basis functions barely differ there, both windows
+    extrapolate alike and their disagreement underestimates the error (measured: 170 times at
+    rho = 1 - 1e-12, L = 10^12; the fit is singular at rho = 1 - 1e-29).
     """
     K, Kerr = fixed_step_constant(st.w, st.c, r, digits + 5)
+    if K + FIXED_STEP_CHECK < FIXED_STEP_SPAN * (K + FIXED_STEP_FIT[0]):
+        return None
     ctx, f, A, C, d, g = _fixed_step_series(st.w, st.c, 14, digits + 20)
     K = ctx.mpf(K)
     pts, th, T, l = [], None, None, 0
@@ -899,7 +928,8 @@ def skip_ahead(arch: str, rho, L: int, *, gamma=None, alpha=None, beta=None, dig
 
     Fixed-step NTK (FFNet, constant alpha) beyond 4 FIXED_STEP_CHECK layers: the Fatou-coordinate route
     (:func:`_fixed_step_skip`, sec. 3.5) when its error reaches ``digits`` (it does not for small
-    alpha, whose orbit is still far from theta = 0 at the fitted depths); every other case: the
+    alpha, whose orbit is still far from theta = 0 at the fitted depths) and the orbit does not start
+    too near theta = 0 for its fit (rho within ~1e-6 of 1; FIXED_STEP_SPAN); every other case: the
     segmented orbit (:func:`segmented_orbit`, sec. 6.3), which applies to every setting;
     ``progress(done, segments)`` is called after each of its segments.
 
@@ -926,7 +956,7 @@ def skip_ahead_with_complement(arch: str, rho, L: int, *, gamma=None, alpha=None
         return ctx.mpf(1), ctx.mpf(0), "exact: diagonal", ctx.mpf(0), ctx.mpf(0)
     if kernel == "ntk" and st.regime == "fixed-step" and L > 4 * FIXED_STEP_CHECK:
         res = _fixed_step_skip(st, r, L, digits)  # the faster route, when its error reaches the digits
-        if res[1] <= abs(res[0]) * ctx.mpf(10) ** -digits / 2:
+        if res is not None and res[1] <= abs(res[0]) * ctx.mpf(10) ** -digits / 2:
             return (*res, None, None)
     if L <= SEGMENT_EXACT:
         return None
@@ -958,7 +988,7 @@ def degeneration_time(rho, fraction=HALF, digits: int = 8):
     """
     ctx = _ctx(digits + 5)
     r = inputs.rho_exact(rho)
-    q = _eval_rho(ctx, sp.sympify(Q_EXACT, locals={"rho": RHO}), _num(ctx, r))
+    q = _eval_rho(ctx, sp.sympify(Q_EXACT, locals={"rho": RHO}), r)
     target = q + _num(ctx, Fraction(fraction)) * (ctx.mpf(1) / 4 - q)
 
     def f(log_tau):

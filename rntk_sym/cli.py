@@ -1,12 +1,16 @@
 """The ``rntk`` command (contract: DESIGN.md, "Command-line contract").
 
 Every bad argument gives one line on stderr naming it and exit status 2; no tracebacks.
+A reader that closes the pipe early (``rntk verify --json | head -c 100``) ends the command quietly
+with exit status 141 = 128 + SIGPIPE, what a shell reports for a command stopped by a closed pipe
+(Python docs, "Note on SIGPIPE").
 """
 from __future__ import annotations
 
 import argparse
 import functools
 import json
+import os
 import sys
 import time
 
@@ -17,6 +21,7 @@ from .kernels import kernel as _kernel
 from .progress import Progress
 
 MAX_RECURSION_SECONDS = 3600.0
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 
 
 class UsageError(Exception):
@@ -39,12 +44,13 @@ def _add_model_args(p, *, depth=True):
     p.add_argument("--arch", required=True, help="ffnet or resnet")
     p.add_argument("--rho", required=True, help="<x, x'> in [-1, 1], an exact decimal")
     if depth:
-        p.add_argument("--depth", required=True, help="L, an integer >= 1 of any size")
+        p.add_argument("--depth", required=True, help="L, an integer in [1, 10^100]: 1000000, 1e6, 10**6 or 10^6")
     g = p.add_argument_group("residual scale (resnet only; default gamma = 1)")
     g.add_argument("--gamma", help="alpha = L^-gamma, gamma >= 0 (exact decimal)")
     g.add_argument("--alpha", help="constant alpha > 0 (exact decimal)")
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    if depth:  # limit and rate show no progress bar: --quiet would not apply
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _add_kernel(sub) -> None:
@@ -67,7 +73,12 @@ def _add_kernel(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="rntk", description="Normalized NTKs of deep ReLU FFNets and ResNets.")
+    from . import __version__
+
+    parser = _Parser(prog="rntk", description="Normalized NTKs of deep ReLU FFNets and ResNets.",
+                     epilog="Exit status: 0 success, 1 a failed check (verify), 2 a bad argument, "
+                            "141 the output pipe was closed early.")
+    parser.add_argument("--version", action="version", version=f"rntk {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for add in PARSERS:
         add(sub)
@@ -230,6 +241,29 @@ COMMANDS["verify"] = (_verify.run, _verify.show)
 
 
 def main(argv=None) -> int:
+    """Run the command ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # the reader is gone: no more output, no traceback
+        _silence_stdio()
+        return EXIT_BROKEN_PIPE
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else 0
+
+
+def _silence_stdio() -> None:
+    """Point stdout and stderr at /dev/null, so that the interpreter's final flush of the buffered
+    output cannot raise BrokenPipeError again (Python docs, "Note on SIGPIPE")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (AttributeError, OSError, ValueError):  # not a real file (e.g. captured by a test)
+            pass
+    os.close(devnull)
+
+
+def _main(argv) -> int:
     try:
         args = build_parser().parse_args(argv)
         run, show = COMMANDS[args.command]
@@ -244,6 +278,7 @@ def main(argv=None) -> int:
         print(json.dumps(result))
     else:
         show(result)
+    sys.stdout.flush()  # a closed pipe shows here, inside main's BrokenPipeError handler
     return result.get("exit_status", 0) if isinstance(result, dict) else 0
 
 

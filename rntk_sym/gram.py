@@ -147,6 +147,8 @@ def gram(X, Y=None, *, arch: str, depth: int, gamma=None, alpha=None, kernel: st
         out = np.empty((n, m))
     elif out.shape != (n, m) or out.dtype != np.float64:
         raise ValueError(f"out: must be a float64 array of shape {(n, m)}, got {out.dtype} {out.shape}")
+    if n == 0 or m == 0:  # an empty X or Y: the empty (n, m) matrix
+        return out
     if sym:
         for i in range(n):
             out[i, i] = 1.0

@@ -2,7 +2,9 @@
 argument's name and says what is allowed. The command line turns these into exit status 2."""
 from __future__ import annotations
 
+import math
 import numbers
+import re
 import sys
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -16,7 +18,10 @@ MAX_DIGITS = 10000
 
 
 def _fail(name: str, allowed: str, got) -> ValueError:
-    return ValueError(f"{name}: must be {allowed}, got {got!r}")
+    shown = repr(got)
+    if len(shown) > 60:  # a 1000-digit depth is shown by its ends and length
+        shown = f"{shown[:25]}...{shown[-25:]} ({len(shown)} characters)"
+    return ValueError(f"{name}: must be {allowed}, got {shown}")
 
 
 def _irrational_digits(digits: int | None) -> int:
@@ -104,16 +109,57 @@ def is_irrational(x) -> bool:
     return sp is not None and isinstance(x, sp.Basic) and not x.is_Rational and not hasattr(x, "_mpf_")
 
 
+MAX_DEPTH_EXPONENT = 100  # depths up to 10^100, the skip-ahead's reach: its cost grows like log L (~330
+# segments there, seconds to tens of seconds; at 10^1000 up to a quarter of an hour)
+_POWER = re.compile(r"^\s*(\d+)\s*(?:\*\*|\^)\s*(\d+)\s*$")  # B**E or B^E, B and E plain integers
+
+
+def integer(name: str, x) -> int:
+    """An exact integer in ``[1, 10^MAX_DEPTH_EXPONENT]``: a Python or numpy integer, or a string in an
+    exact notation: ``"1000"``, ``"1e3"`` / ``"1.5e3"`` (a decimal whose value is an integer),
+    ``"10**15"`` or ``"10^15"``. Never evaluated as code; floats are refused (1e23 is not 10^23)."""
+    allowed = (f"an integer in [1, 10^{MAX_DEPTH_EXPONENT}] (the skip-ahead's reach), written e.g. 1000, 1e3, "
+               "10**3 or 10^3")
+    if isinstance(x, numbers.Integral) and not isinstance(x, bool):
+        v = int(x)
+    elif isinstance(x, str):
+        v = _integer_text(x)
+        if v is None:
+            raise _fail(name, allowed, x)
+    else:
+        raise _fail(name, allowed, x)
+    if not 1 <= v <= 10 ** MAX_DEPTH_EXPONENT:
+        raise _fail(name, allowed, x)
+    return v
+
+
+def _integer_text(s: str) -> int | None:
+    """The integer written in ``s`` (see :func:`integer`), None if it is not one; a huge exponent is
+    refused before the integer is formed (``1e100000000`` is not expanded)."""
+    m = _POWER.match(s)
+    if m:
+        base, e = int(m.group(1)), int(m.group(2))
+        if base > 1 and e * math.log10(base) > MAX_DEPTH_EXPONENT + 1:
+            return None
+        return base ** e
+    try:
+        d = Decimal(s.strip())
+    except InvalidOperation:
+        return None
+    if not d.is_finite() or (d and d.adjusted() > MAX_DEPTH_EXPONENT) or d != d.to_integral_value():
+        return None
+    return int(d)
+
+
 def depth(x) -> int:
-    """Depth L: an integer >= 1 (any size)."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Integral):
-        if isinstance(x, str) and x.strip().isdigit():
-            x = int(x)
-        else:
-            raise _fail("depth", "an integer >= 1", x)
-    if int(x) < 1:
-        raise _fail("depth", "an integer >= 1", x)
-    return int(x)
+    """Depth L: an integer in [1, 10^100] (the skip-ahead's reach), or a string in an exact integer
+    notation (:func:`integer`)."""
+    return integer("depth", x)
+
+
+def depth_text(L: int) -> str:
+    """``L`` for a message: all its digits up to 20, else ``1.00e+100`` (a 100-digit depth stays readable)."""
+    return str(L) if L < 10 ** 20 else f"{Decimal(L):.3g}"
 
 
 def digits(x) -> int | None:

@@ -378,7 +378,8 @@ SKIP_AHEAD_SECONDS = 3.0  # rough upper cost of one skip-ahead value at L <= 10^
 
 def recursion_seconds(digits: int | None, depth: int) -> float:
     """Estimated time of the recursion for one rho (float64: one run; ``digits``: the two mpmath
-    precisions)."""
+    precisions). Depths are at most 10^100 (:func:`rntk_sym.inputs.depth`): the product stays a float
+    (a 1001-digit depth was an OverflowError here)."""
     return depth * step_seconds(None, depth) if digits is None else 2 * depth * step_seconds(digits, depth)
 
 
@@ -495,10 +496,12 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
                 why = "" if method == "asymptotic" else \
                     f" (the exact recursion would take about {seconds / 3600:.3g} h)"
                 raise ValueError(f"digits: at most {kv.correct_digits} correct digits can be delivered at depth "
-                                 f"L = {depth} by the skip-ahead{why}; got {digits}")
+                                 f"L = {inputs.depth_text(depth)} by the skip-ahead{why}; got {digits}")
     if max_seconds is not None and seconds > max_seconds:
-        raise ValueError(f"depth: the exact recursion at L = {depth} would take about {seconds / 3600:.3g} hours "
-                         f"(limit {max_seconds / 3600:.3g} h) and no asymptotic description applies here")
+        why = ("the skip-ahead answers this depth: use method 'auto' or 'asymptotic'" if method == "recursion"
+               else "no asymptotic description applies here")
+        raise ValueError(f"depth: the exact recursion at L = {inputs.depth_text(depth)} would take about "
+                         f"{seconds / 3600:.3g} hours (limit {max_seconds / 3600:.3g} h); {why}")
     if _has_flint():
         kv = _ball_recursion(arch, kernel, r, depth, scale, digits, progress, "recursion")
         if kv is not None and _reached(kv):
@@ -553,8 +556,8 @@ def _certified(arch, kernel_name, rho: Fraction, depth, scale, digits, method, m
                          "use method='recursion' (or 'auto')")
     seconds = depth * step_seconds(digits, depth)
     if max_seconds is not None and seconds > max_seconds:
-        raise ValueError(f"depth: the certified recursion at L = {depth} would take about {seconds / 3600:.3g} "
-                         f"hours (limit {max_seconds / 3600:.3g} h)")
+        raise ValueError(f"depth: the certified recursion at L = {inputs.depth_text(depth)} would take about "
+                         f"{seconds / 3600:.3g} hours (limit {max_seconds / 3600:.3g} h)")
     kv = _ball_recursion(arch, kernel_name, rho, depth, scale, digits, progress, "recursion (certified)")
     if kv is None:
         raise ValueError(f"certified: the balls lost all accuracy (L = {depth}); "

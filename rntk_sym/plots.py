@@ -62,10 +62,25 @@ def _pyplot():
     return plt
 
 
+def writable(name: str, out: str) -> str:
+    """Create the parent directory of the file ``out``; ValueError naming ``name`` when ``out`` is a
+    directory or its directory cannot be created or written (checked before any work)."""
+    if os.path.isdir(out):
+        raise ValueError(f"{name}: {out!r} is a directory; give a file name")
+    d = os.path.dirname(os.path.abspath(out))
+    try:
+        os.makedirs(d, exist_ok=True)
+    except OSError as exc:
+        why = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror or type(exc).__name__
+        raise ValueError(f"{name}: cannot create the directory of {out!r} ({why})") from None
+    if not os.access(d, os.W_OK | os.X_OK):
+        raise ValueError(f"{name}: the directory of {out!r} is not writable")
+    return out
+
+
 def _save(fig, out: str, dpi: int = 110) -> None:
     fmt = output_format(out)
-    d = os.path.dirname(os.path.abspath(out))
-    os.makedirs(d, exist_ok=True)
+    writable("out", out)
     # fixed metadata: the same command writes the same bytes (no creation date in the file)
     meta = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}[fmt]
     import matplotlib
@@ -79,6 +94,13 @@ def _decades(lo: int, hi: int, per_decade: int) -> list[int]:
     """Integers log-spaced from ``lo`` to ``hi`` (both included), ``per_decade`` per factor 10."""
     n = max(2, round(per_decade * math.log10(hi / lo)) + 1)
     return sorted({round(lo * (hi / lo) ** (i / (n - 1))) for i in range(n)})
+
+
+def powers_of_ten(lowest: int, max_depth) -> list[int]:
+    """``10^lowest, ..., 10^k <= max_depth`` (``[max_depth]`` below 10^lowest): the depths of the phase
+    slices (lowest 1) and of the kernel curves (lowest 0)."""
+    top = inputs.integer("max-depth", max_depth)
+    return [10 ** k for k in range(lowest, len(str(top)))] if top >= 10 ** lowest else [top]
 
 
 def _scale_text(scale: dict) -> str:
@@ -132,7 +154,8 @@ def rates_data(*, rho="0.5", max_exact_depth: int = 10**4, max_depth: int = 10**
     r = inputs.rho_exact(rho)
     if not -1 < r < 1:
         raise ValueError(f"rho: must be in (-1, 1) for the rates figure, got {rho!r}")
-    max_exact_depth, max_depth = inputs.depth(max_exact_depth), inputs.depth(max_depth)
+    max_exact_depth = inputs.integer("max-exact-depth", max_exact_depth)
+    max_depth = inputs.integer("max-depth", max_depth)
     if not 2 <= max_exact_depth <= max_depth:
         raise ValueError(f"max-depth: need 2 <= max-exact-depth <= max-depth, got {max_exact_depth}, {max_depth}")
     L_exact = _decades(2, max_exact_depth, per_decade)
@@ -254,6 +277,7 @@ def _compute_and_draw(compute, draw, out, progress, dpi, kw) -> dict:
     """``compute(progress=..., **kw)``, drawn to ``out`` when given (its format checked before the work)."""
     if out is not None:
         output_format(out)
+        writable("out", out)
     data = compute(progress=progress, **kw)
     if out is not None:
         draw(data, out, dpi)
@@ -302,15 +326,27 @@ def limit_over_gamma(rhos, gammas, digits: int = 8) -> np.ndarray:
     return np.array([by_regime[k] for k in keys])
 
 
-def phase_data(*, depth: int = 10**4, n_gamma: int = 60, n_rho: int = 81, slice_rho="0.5",
-               slice_depths=(10, 100, 1000, 10**4, 10**5), n_slice: int = 121, progress=None) -> dict:
-    """The numbers of the phase figure: ``gammas`` (n_gamma values in (0, 1.2]), ``rhos`` (n_rho in
-    [-1, 1]), ``values[i, j] = Omegabar_depth(rhos[j])`` at ``gammas[i]``, ``limits[i, j]`` its depth
-    limit; ``slice_gammas`` (n_slice values in (0, 1.2], 1/2 included) and ``slice_values[k, i] =
-    Omegabar_{slice_depths[k]}(slice_rho)``, ``slice_limits[i]``."""
-    depth = inputs.depth(depth)
-    slice_depths = [inputs.depth(L) for L in slice_depths]
-    sr = inputs.rho_exact(slice_rho)
+MAX_PHASE_STEPS = 10**7  # recursion steps of the phase figure (~0.2 ms each for the 121 slice gammas)
+
+
+def phase_data(*, depth: int = 10**4, n_gamma: int = 60, n_rho: int = 81, rho="0.5", max_depth=10**5,
+               slice_depths=None, n_slice: int = 121, progress=None) -> dict:
+    """The numbers of the phase figure (keywords as the options of ``rntk plot phase``): ``gammas``
+    (n_gamma values in (0, 1.2]), ``rhos`` (n_rho in [-1, 1]), ``values[i, j] = Omegabar_depth(rhos[j])``
+    at ``gammas[i]``, ``limits[i, j]`` its depth limit; ``slice_gammas`` (n_slice values in (0, 1.2],
+    1/2 included) and ``slice_values[k, i] = Omegabar_{slice_depths[k]}(rho)``, ``slice_limits[i]``;
+    ``slice_depths`` default 10, 100, ..., max_depth."""
+    depth = inputs.integer("depth", depth)
+    if slice_depths is None:
+        slice_depths = powers_of_ten(1, max_depth)
+    elif max_depth != 10**5:
+        raise ValueError("max-depth: give max_depth or slice_depths, not both")
+    slice_depths = [inputs.integer("slice-depths", L) for L in slice_depths]
+    if depth + sum(slice_depths) > MAX_PHASE_STEPS:
+        steps = inputs.depth_text(depth + sum(slice_depths))
+        raise ValueError(f"max-depth: the phase figure runs the float64 recursion to every depth (depth + slice "
+                         f"depths = {steps} steps); at most {MAX_PHASE_STEPS:.0e}")
+    sr = inputs.rho_exact(rho)
     for name, n, lo in (("n-gamma", n_gamma, 2), ("n-rho", n_rho, 3), ("n-slice", n_slice, 2)):
         if not isinstance(n, int) or not lo <= n <= 2000:
             raise ValueError(f"{name}: must be an integer in [{lo}, 2000], got {n!r}")
@@ -337,7 +373,7 @@ def phase_data(*, depth: int = 10**4, n_gamma: int = 60, n_rho: int = 81, slice_
     slice_limits = limit_over_gamma([float(sr)], slice_gammas)[:, 0]
     bar(steps)
     return {"gammas": gammas, "rhos": rhos, "depth": depth, "values": values, "limits": limits,
-            "slice_rho": str(slice_rho), "slice_gammas": slice_gammas, "slice_depths": slice_depths,
+            "slice_rho": str(rho), "slice_gammas": slice_gammas, "slice_depths": slice_depths,
             "slice_values": np.array(slice_values), "slice_limits": slice_limits}
 
 
@@ -437,11 +473,16 @@ KERNEL_CASES = (
 )
 
 
-def kernels_data(*, depths=(1, 10, 100, 1000, 10**4), n_rho: int = 401, n_limit: int = 61, progress=None) -> dict:
-    """The numbers of the kernels figure: ``rhos`` (n_rho in [-1, 1]); for each case of KERNEL_CASES,
-    ``values[k] = rntk_sym.ntk(arch, rhos, depths[k], ...)`` (float64, vectorized) and the depth limit
-    ``limit`` at ``limit_rhos`` (n_limit points, denser near +-1: rho = -cos(pi t))."""
-    depths = [inputs.depth(L) for L in depths]
+def kernels_data(*, max_depth=10**4, depths=None, n_rho: int = 401, n_limit: int = 61, progress=None) -> dict:
+    """The numbers of the kernels figure (keywords as the options of ``rntk plot kernels``): ``rhos``
+    (n_rho in [-1, 1]); for each case of KERNEL_CASES, ``values[k] = rntk_sym.ntk(arch, rhos, depths[k], ...)``
+    (float64, vectorized) and the depth limit ``limit`` at ``limit_rhos`` (n_limit points, denser near
+    +-1: rho = -cos(pi t)); ``depths`` default 1, 10, 100, ..., max_depth."""
+    if depths is None:
+        depths = powers_of_ten(0, max_depth)
+    elif max_depth != 10**4:
+        raise ValueError("max-depth: give max_depth or depths, not both")
+    depths = [inputs.integer("depths", L) for L in depths]
     for name, n, lo in (("n-rho", n_rho, 3), ("n-limit", n_limit, 3)):
         if not isinstance(n, int) or not lo <= n <= 20001:
             raise ValueError(f"{name}: must be an integer in [{lo}, 20001], got {n!r}")
@@ -501,21 +542,6 @@ def kernels(out: str | None = None, *, progress=None, dpi: int = 110, **kw) -> d
 # rntk plot
 # --------------------------------------------------------------------------------------------------
 
-def _depth_arg(name: str, s: str) -> int:
-    """An integer depth, also written as ``1e10`` or ``10^10``."""
-    t = str(s).strip().lower().replace("10^", "1e")
-    try:
-        if "e" in t:
-            m, e = t.split("e")
-            v = Fraction(m or "1") * 10 ** int(e)
-            if v.denominator != 1:
-                raise ValueError
-            return inputs.depth(int(v))
-        return inputs.depth(int(t))
-    except ValueError:
-        raise ValueError(f"{name}: must be an integer >= 1 (e.g. 10000 or 1e10), got {s!r}") from None
-
-
 def _int(name: str, s: str) -> int:
     try:
         return int(s)
@@ -523,8 +549,20 @@ def _int(name: str, s: str) -> int:
         raise ValueError(f"{name}: must be an integer, got {s!r}") from None
 
 
+# The options of each figure (argparse dest = the keyword of its data function) and how the command
+# line reads them (depths and rho go in as written: the data functions take exact notations); an
+# option given to a figure that does not take it is refused.
+OPTIONS = {
+    "rates": {"rho": str, "max_depth": str, "max_exact_depth": str,
+              "digits": lambda s: inputs.digits(_int("digits", s))},
+    "phase": {"rho": str, "max_depth": str, "depth": str,
+              "n_gamma": lambda s: _int("n-gamma", s), "n_rho": lambda s: _int("n-rho", s)},
+    "kernels": {"max_depth": str, "n_rho": lambda s: _int("n-rho", s)},
+}
+
+
 def add_cli(sub) -> None:
-    """The ``rntk plot`` subparser."""
+    """The ``rntk plot`` subparser (defaults: those of the figure's data function)."""
     p = sub.add_parser("plot", help="figures: convergence rates, gamma phase diagram, kernel curves (PNG/SVG/PDF)")
     p.add_argument("kind", help="rates, phase or kernels")
     p.add_argument("--out", required=True, help="output file; the format from its extension: .png, .svg or .pdf")
@@ -533,15 +571,13 @@ def add_cli(sub) -> None:
         help="largest depth shown (rates: skip-ahead points, default 1e10; phase: "
         "slice depths 10..max, default 1e5; kernels: depths 1, 10, .., max, default 1e4)",
     )
-    p.add_argument("--max-exact-depth", default="10000", help="rates: exact recursion up to this depth (default 1e4)")
-    p.add_argument("--rho", default="0.5", help="rates: rho of the curves (plus the FFNet at rho = -1); "
-                                                "phase: rho of the slice (default 0.5)")
-    p.add_argument("--digits", default="20", help="rates: significant digits of the exact values (default 20)")
-    p.add_argument("--depth", default="10000", help="phase: depth of the heat map (default 1e4)")
-    p.add_argument("--n-gamma", default="60", help="phase: gammas in the heat map (default 60)")
-    p.add_argument(
-        "--n-rho", default=None, help="phase: rhos in the heat map (default 81); kernels: rhos per curve (default 401)"
-    )
+    p.add_argument("--max-exact-depth", help="rates: exact recursion up to this depth (default 1e4)")
+    p.add_argument("--rho", help="rates: rho of the curves (plus the FFNet at rho = -1); "
+                                 "phase: rho of the slice (default 0.5)")
+    p.add_argument("--digits", help="rates: significant digits of the exact values (default 20)")
+    p.add_argument("--depth", help="phase: depth of the heat map (default 1e4)")
+    p.add_argument("--n-gamma", help="phase: gammas in the heat map (default 60)")
+    p.add_argument("--n-rho", help="phase: rhos in the heat map (default 81); kernels: rhos per curve (default 401)")
     p.add_argument("--dpi", default="110", help="resolution of a PNG (default 110)")
     p.add_argument("--data", help="also write the plotted numbers to this JSON file")
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress")
@@ -562,40 +598,46 @@ def _jsonable(x):
     return x
 
 
+def _figure_options(kind: str, args) -> dict:
+    """The figure's keywords from the options given; one that ``kind`` does not take is refused."""
+    allowed = OPTIONS[kind]
+    given = {k: v for k, v in vars(args).items() if k in set().union(*OPTIONS.values()) and v is not None}
+    for k in given:
+        if k not in allowed:
+            opts = ", ".join("--" + a.replace("_", "-") for a in allowed)
+            raise ValueError(f"{k.replace('_', '-')}: --{k.replace('_', '-')} does not apply to 'plot {kind}' "
+                             f"(its options: {opts})")
+    return {k: allowed[k](v) for k, v in given.items()}
+
+
 def run(args) -> dict:
     """``rntk plot``: validate, compute with a progress bar, write the figure; a summary as a dict."""
+    import inspect
     import json
 
     kind = inputs.choice("kind", args.kind, KINDS)
     fmt = output_format(args.out)
+    if args.data:
+        writable("data", args.data)
     show_bar = not (args.json or args.quiet)
     dpi = _int("dpi", args.dpi)
     if not 20 <= dpi <= 600:
         raise ValueError(f"dpi: must be an integer in [20, 600], got {args.dpi!r}")
+    given = _figure_options(kind, args)
+    compute = {"rates": rates_data, "phase": phase_data, "kernels": kernels_data}[kind]
+    kw = {k: p.default for k, p in inspect.signature(compute).parameters.items() if k in OPTIONS[kind]} | given
     t0 = time.perf_counter()
     if kind == "rates":
-        kw = dict(
-            rho=args.rho,
-            max_exact_depth=_depth_arg("max-exact-depth", args.max_exact_depth),
-            max_depth=_depth_arg("max-depth", args.max_depth or "1e10"),
-            digits=inputs.digits(_int("digits", args.digits)),
-        )
-        n_exact = len(_decades(2, kw["max_exact_depth"], 4))
-        total = len(RATE_CASES) * (
-            1 + n_exact + len(_decades(kw["max_exact_depth"], max(kw["max_depth"], kw["max_exact_depth"] + 1), 2))
-        )
+        max_exact, top = inputs.integer("max-exact-depth", kw["max_exact_depth"]), inputs.integer("max-depth",
+                                                                                                  kw["max_depth"])
+        n_exact = len(_decades(2, max_exact, 4))
+        total = len(RATE_CASES) * (1 + n_exact + len(_decades(max_exact, max(top, max_exact + 1), 2)))
         draw = rates
     elif kind == "phase":
-        top = _depth_arg("max-depth", args.max_depth or "1e5")
-        kw = dict(depth=_depth_arg("depth", args.depth), n_gamma=_int("n-gamma", args.n_gamma),
-                  n_rho=_int("n-rho", args.n_rho or "81"), slice_rho=args.rho,
-                  slice_depths=[10 ** k for k in range(1, len(str(top)))] if top >= 10 else [top])
-        total = kw["depth"] + sum(kw["slice_depths"]) + 2 * kw["n_rho"]
+        total = inputs.integer("depth", kw["depth"]) + sum(powers_of_ten(1, kw["max_depth"])) + 2 * kw["n_rho"]
         draw = phase
     else:
-        top = _depth_arg("max-depth", args.max_depth or "1e4")
-        kw = dict(depths=[1] + [10 ** k for k in range(1, len(str(top)))], n_rho=_int("n-rho", args.n_rho or "401"))
-        total = len(KERNEL_CASES) * (len(kw["depths"]) + 1)
+        total = len(KERNEL_CASES) * (len(powers_of_ten(0, kw["max_depth"])) + 1)
         draw = kernels
     with Progress(total, f"plot {kind}", enabled=show_bar) as bar:
         data = draw(args.out, progress=bar, dpi=dpi, **kw)

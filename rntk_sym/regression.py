@@ -130,9 +130,9 @@ def kernel_ridge_fit(K, y, lam: float = 0.0, *, method: str = "auto", rcond: flo
     """
     K = np.asarray(K, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
-    n = K.shape[0]
-    if K.shape != (n, n) or y.shape[0] != n:
-        raise ValueError("K must be n x n and y must have n rows")
+    n = K.shape[0] if K.ndim else 0
+    if n == 0 or K.shape != (n, n) or y.ndim == 0 or y.shape[0] != n:  # no training points: nothing to fit
+        raise ValueError(f"K: must be an n x n matrix with n >= 1 and y must have n rows, got {K.shape}, {y.shape}")
     A = 0.5 * (K + K.T) + lam * np.eye(n)
     if rcond is None:
         rcond = n * np.finfo(np.float64).eps

@@ -24,8 +24,8 @@ or with ``digits`` significant digits (one run per point).
 from __future__ import annotations
 
 import csv
+import decimal
 import json
-import math
 import os
 import time
 import warnings
@@ -43,6 +43,7 @@ from .rates import fit_rate
 
 MAX_WORKERS = 2
 MAX_SECONDS = 3600.0
+CONNECT_SECONDS = 5  # a Dask scheduler that does not answer within this is reported (dask's default: 30 s)
 DASK_HINT = "engine='dask' needs the optional extra: pip install 'rntk_sym[dask]'"
 
 
@@ -215,7 +216,12 @@ def _dask_results(tasks, scheduler):
     elif isinstance(scheduler, Client):
         client = scheduler
     else:
-        client = Client(getattr(scheduler, "scheduler_address", scheduler))
+        address = getattr(scheduler, "scheduler_address", scheduler)
+        try:
+            client = Client(address, timeout=CONNECT_SECONDS)
+        except OSError as exc:  # refused, unreachable, timed out: one line naming the option
+            raise ValueError(f"scheduler: no Dask scheduler answered at {address!r} within {CONNECT_SECONDS} s "
+                             f"({type(exc).__name__})") from None
     try:
         futures = [client.submit(run_task, t, pure=False) for t in tasks]
         for fut in as_completed(futures):
@@ -399,19 +405,24 @@ def _list(name: str, s: str) -> list[str]:
 
 
 def depth_range(s: str) -> list[int]:
-    """``START:STOP:N``: N log-spaced integer depths from START to STOP (duplicates after rounding dropped)."""
+    """``START:STOP:N``: N log-spaced integer depths from START to STOP (duplicates after rounding dropped).
+    START and STOP in any exact integer notation (:func:`rntk_sym.inputs.integer`: ``1e5``, ``10^5``);
+    the spacing in decimal arithmetic with STOP's digits: exact where it can be (10:1e5:5 gives the
+    powers of 10; floats gave 100000000000000020000 for 1e20)."""
+    allowed = f"must be START:STOP:N with integers 1 <= START < STOP and 2 <= N <= 1000, got {s!r}"
     parts = s.split(":")
     try:
-        a, b, n = (Decimal(parts[0]), Decimal(parts[1]), int(parts[2])) if len(parts) == 3 else (None,) * 3
-    except (ArithmeticError, ValueError):
-        a = None
-    if a is None or a != a.to_integral_value() or b != b.to_integral_value() or not 1 <= a < b or not 2 <= n <= 1000:
-        raise ValueError(
-            f"depth-range: must be START:STOP:N with integers 1 <= START < STOP and 2 <= N <= 1000, got {s!r}"
-        )
-    a, b = int(a), int(b)
-    la, lb = math.log(a), math.log(b)
-    return sorted({round(math.exp(la + (lb - la) * i / (n - 1))) for i in range(n)} | {a, b})
+        a, b = (inputs.integer("depth-range", x) for x in parts[:2]) if len(parts) == 3 else (0, 0)
+        n = int(parts[2]) if len(parts) == 3 else 0
+    except ValueError:
+        a = b = n = 0
+    if not 1 <= a < b or not 2 <= n <= 1000:
+        raise ValueError(f"depth-range: {allowed}")
+    ctx = decimal.Context(prec=len(str(b)) + 10)
+    ratio = ctx.divide(Decimal(b), Decimal(a))
+    points = {int(ctx.multiply(Decimal(a), ctx.power(ratio, ctx.divide(Decimal(i), Decimal(n - 1))))
+                  .to_integral_value(rounding=decimal.ROUND_HALF_EVEN)) for i in range(n)}
+    return sorted(points | {a, b})
 
 
 def add_cli(sub) -> None:
@@ -429,9 +440,12 @@ def add_cli(sub) -> None:
     d.add_argument("--depths", help="comma-separated depths L")
     d.add_argument("--depth-range", help="START:STOP:N, N log-spaced depths")
     p.add_argument("--digits", help="significant digits (default: float64)")
-    p.add_argument("--out", default="rntk_explore", help="output directory (default rntk_explore)")
-    p.add_argument("--resume", action="store_true", help="reuse the points cached in OUT/cache.jsonl")
-    p.add_argument("--workers", default=str(MAX_WORKERS), help=f"local processes, 1..{MAX_WORKERS}")
+    p.add_argument("--out", default="rntk_explore",
+                   help="output directory (default rntk_explore); one holding a previous run is refused "
+                        "without --resume")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in OUT: reuse the points cached in OUT/cache.jsonl")
+    p.add_argument("--workers", help=f"local processes, 1..{MAX_WORKERS} (default {MAX_WORKERS}; not with --dask)")
     p.add_argument("--dask", action="store_true", help="run on Dask (a local cluster without --scheduler)")
     p.add_argument("--scheduler", help="address of a Dask scheduler (implies --dask)")
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress")
@@ -448,13 +462,40 @@ def _int_arg(name, s, lo, hi):
     return v
 
 
+RESULT_FILES = ("cache.jsonl", "points.csv", "series.csv", "sweep.json")
+
+
+def _prepare_out(out: str, resume: bool) -> None:
+    """Create the output directory ``out``; refuse (ValueError naming ``out``) a path that is a file or
+    cannot be created, and a directory holding a previous run's results unless ``resume``: a new
+    sweep would replace them (its cache included)."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"out: {out!r} is a file; give a directory for the results")
+    if not resume and os.path.isdir(out):
+        found = [f for f in RESULT_FILES if os.path.exists(p := os.path.join(out, f)) and os.path.getsize(p) > 0]
+        if found:
+            raise ValueError(f"out: {out!r} holds a previous run ({', '.join(found)}); use --resume to continue "
+                             "it or choose a new --out")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as exc:
+        why = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror or type(exc).__name__
+        raise ValueError(f"out: cannot create the directory {out!r} ({why})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise ValueError(f"out: the directory {out!r} is not writable")
+
+
 def run(args) -> dict:
     """``rntk explore``: validate, sweep with a progress bar, write the files; the summary as a dict."""
     from .progress import Progress
 
     depths = depth_range(args.depth_range) if args.depth_range else _list("depths", args.depths)
     digits = None if args.digits is None else _int_arg("digits", args.digits, 1, inputs.MAX_DIGITS)
-    workers = _int_arg("workers", args.workers, 1, MAX_WORKERS)
+    dask = bool(args.dask or args.scheduler)
+    if dask and args.workers is not None:  # the Dask cluster has its own workers
+        raise ValueError("workers: --workers does not apply to --dask/--scheduler (the cluster's workers run "
+                         "the tasks)")
+    workers = MAX_WORKERS if args.workers is None else _int_arg("workers", args.workers, 1, MAX_WORKERS)
     g = grid(args.arch, gammas=_list("gamma", args.gamma) if args.gamma else (),
              alphas=_list("alpha", args.alpha) if args.alpha else (), rhos=_list("rho", args.rho),
              depths=depths, digits=digits)
@@ -463,12 +504,12 @@ def run(args) -> dict:
         raise ValueError(f"depths: this sweep would take about {secs / 3600:.3g} hours "
                          f"(limit {MAX_SECONDS / 3600:g} h); choose fewer or smaller depths")
     n = len(g.points())
-    os.makedirs(args.out, exist_ok=True)
+    _prepare_out(args.out, args.resume)
     t0 = time.perf_counter()
     with Progress(n, "explore", enabled=not (args.json or args.quiet)) as bar:
         res = sweep(g.arch, gammas=[s[1] for s in g.scales if s[0] == "gamma"],
                     alphas=[s[1] for s in g.scales if s[0] == "alpha"], rhos=g.rhos, depths=g.depths,
-                    digits=digits, engine="dask" if (args.dask or args.scheduler) else "local",
+                    digits=digits, engine="dask" if dask else "local",
                     scheduler=args.scheduler, workers=workers, cache=os.path.join(args.out, "cache.jsonl"),
                     resume=args.resume, progress=bar)
     files = write(res, args.out)

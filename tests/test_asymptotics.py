@@ -327,3 +327,101 @@ def test_leading_rate_forms_match_expansions():
     t = A.expansion("ffnet", "0.5", digits=10).terms[0]
     assert (t.power, t.log_power) == (1, 1)
     assert A.leading_rate("resnet", "-1", gamma=1) == "L^-(1/2)"  # sec. 5.1
+
+
+# Issue 18: depths up to 10^100 (the skip-ahead's reach) and rho within 1e-29 of +-1. ---------------
+
+def test_skip_ahead_at_1e100_small_tau_equals_closed_form_limit():
+    # gamma = 1 at L = 10^100: tau = L w = 10^-100, so Omegabar_L = Omegabar_1(rho) + O(tau) (sec. 5);
+    # the segmented orbit against the closed form Omegabar_1 = (shat + rho shatp)/2 (seed 002 Theorem 7)
+    v, err, form = A.skip_ahead("resnet", "0.3", 10**100, digits=30)
+    with mpmath.workdps(60):
+        r = mpmath.mpf("0.3")
+        ref = (seed.shat(r) + r * seed.shatp(r)) / 2
+        assert "segmented" in form and abs(v - ref) <= err + mpmath.mpf(10) ** -45 and err < 1e-31
+
+
+def test_skip_ahead_at_1e100_fixed_step_equals_expansion():
+    # FFNet at L = 10^100 to 110 digits: the Fatou route (sec. 3.5: Newton on Phi(theta_L) = L + K, the
+    # numeric series G) against the derived expansion 1/4 + 3/8 log L/L + B1/L + ... (sec. 3.4, closed forms
+    # A = 3 pi, C = 3/2, g0), whose remainder O(log^2 L / L^3) is ~1e-296 there. Both use the orbit
+    # constant K, so its error cancels; what is compared is everything else, at 1e-98 * 1e-30.
+    L = 10**100
+    v, err, form = A.skip_ahead("ffnet", "0.3", L, digits=110)
+    ex = A.expansion("ffnet", "0.3", digits=110)
+    with mpmath.workdps(200):  # the sum at 200 digits: the terms are ~1e-98, compared at ~1e-130
+        lg = mpmath.log(L)
+        ref = mpmath.mpf(1) / 4 + sum(mpmath.mpf(t.coefficient) * mpmath.mpf(L) ** -int(t.power) * lg ** t.log_power
+                                      for t in ex.terms)
+        assert "Fatou" in form and abs(v - ref) <= err + sum(t.error for t in ex.terms) / L
+        assert abs(v - mpmath.mpf(1) / 4) > 1e-99  # the value is resolved beyond its limit 1/4 (8.7e-99)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("gamma,rho", [("0.4", "0.3"), ("0.5", "-0.95")])
+def test_skip_ahead_at_1e100_continuum_regimes(gamma, rho):
+    # gamma = 0.4: tau = L^0.2 = 10^20 and Omegabar_L = 1/4 + s0/tau + O(tau^-2) (sec. 7.4), s0 from the
+    # angle ODE (mpmath.odefun, an independent route); gamma = 1/2: Omegabar_L = F0 + O(1/L) (sec. 6), F0 at
+    # rho = -0.95 from the angle ODE too. The skip-ahead is the segmented orbit of the recursion (sec. 6.3).
+    v, err, _ = A.skip_ahead("resnet", rho, 10**100, gamma=gamma, digits=25)
+    with mpmath.workdps(40):  # 1/4 + s0 / 10^20 to 1e-38
+        if gamma == "0.4":
+            s0, s0_err, _ = A.large_tau_coefficient(rho, digits=14)
+            ref, ref_err = mpmath.mpf(1) / 4 + s0 / 10**20, s0_err / 10**20 + mpmath.mpf(10) ** -38
+        else:
+            lim = A.limit("resnet", rho, gamma=gamma, digits=25)
+            ref, ref_err = lim.value, lim.error
+        assert abs(v - ref) <= err + ref_err and err < 1e-25
+
+
+def test_depth_beyond_the_skip_ahead_is_refused():
+    with pytest.raises(ValueError, match=r"^depth: .*10\^100"):
+        A.skip_ahead("resnet", "0.3", 10**100 + 1)
+    with pytest.raises(ValueError, match=r"^depth: .*10\^100"):
+        rntk_sym.ntk("resnet", 0.3, "1" + "0" * 1000)
+
+
+@pytest.mark.parametrize("rho,digits", [(1 - Fraction(1, 10**29), 30), (1 - Fraction(1, 10**12), 33)])
+def test_skip_ahead_rho_near_one_at_1e12(rho, digits):
+    # rho = 1 - 1e-29 (issue 18: the Fatou fit was singular, a ZeroDivisionError) and 1 - 1e-12 (its error
+    # estimate was 170 times too small, a wrong 33rd digit): theta_0 = sqrt(2 (1 - rho)) hardly moves over
+    # the fitted depths, so the Fatou route declines and the segmented orbit answers. Reference: the
+    # segmented orbit at 50 digits (a second precision; the route itself is checked against the certified
+    # recursion below). Before the exact 1 - rho, the 30-digit run was off by 5e-30 at rho = 1 - 1e-29.
+    st = A.setting("ffnet")
+    assert A._fixed_step_skip(st, rho, 10**12, digits) is None
+    v, err, form = A.skip_ahead("ffnet", rho, 10**12, digits=digits)
+    ref, ref_err, _ = A._segmented_skip(st, rho, 10**12, 50)
+    assert "segmented" in form and abs(v - ref) <= err + ref_err and err < 10.0 ** -(digits + 1)
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_skip_ahead_rho_within_1e29_of_the_ends_vs_certified_recursion(sign):
+    # rho = +-(1 - 1e-29) at L = 2 10^5 (> 4 FIXED_STEP_CHECK: the Fatou route is tried first): the skip-ahead
+    # against the exact recursion in ball arithmetic (a guaranteed enclosure). Before the fix, 1 - rho of
+    # the rounded rho kept ~21 digits and the segmented orbit was off by 5e-30 at 30 digits.
+    r = sign * (1 - Fraction(1, 10**29))
+    v, err, _ = A.skip_ahead("ffnet", r, 2 * 10**5, digits=30)
+    ref = rntk_sym.ntk("ffnet", r, 2 * 10**5, digits=30, method="recursion", certified=True)
+    assert abs(v - ref.value) <= err + ref.error and err < 1e-31
+
+
+@pytest.mark.parametrize("rho", [-1 + Fraction(1, 10**29), 1 - Fraction(1, 10**6)])
+def test_two_skip_aheads_agree_near_the_ends_at_1e12(rho):
+    # both routes (Fatou sec. 3.5, segmented orbit sec. 6.3) apply; they share only the recursion's step.
+    # 1 - 1e-6 is about the nearest to 1 where the Fatou route still answers (FIXED_STEP_SPAN)
+    st = A.setting("ffnet")
+    fatou, e1, _ = A._fixed_step_skip(st, rho, 10**12, 30)
+    seg, e2, _ = A._segmented_skip(st, rho, 10**12, 30)
+    assert abs(fatou - seg) <= e1 + e2 and max(e1, e2) < 1e-31
+
+
+def test_limit_rho_within_1e29_of_one():
+    # the closed form Omegabar_1 = (shat + rho shatp)/2 cancels in sqrt(1 - rho^2) near rho = 1: at 30 digits
+    # it was wrong by 4e-30 (error claimed 1e-35). Reference: the seed's formulas at 90 digits.
+    rho = "0.99999999999999999999999999999"
+    lim = A.limit("resnet", rho, digits=30)
+    with mpmath.workdps(90):
+        r = mpmath.mpf(rho)
+        ref = (seed.shat(r) + r * seed.shatp(r)) / 2
+        assert abs(lim.value - ref) <= lim.error + mpmath.mpf(10) ** -40

@@ -21,7 +21,9 @@ def run(capsys, argv):
 @pytest.mark.parametrize("extra,name", [
     (["--rho", "1.5"], "rho"), (["--rho", "-1.0000001"], "rho"), (["--rho", "nan"], "rho"),
     (["--rho", "abc"], "rho"), (["--depth", "0"], "depth"), (["--depth", "-3"], "depth"),
-    (["--depth", "2.5"], "depth"), (["--depth", "1e3"], "depth"), (["--gamma", "-0.1"], "gamma"),
+    (["--depth", "2.5"], "depth"), (["--depth", "1e-3"], "depth"), (["--depth", "1.5e0"], "depth"),
+    (["--depth", "10**-3"], "depth"), (["--depth", "2*5"], "depth"), (["--depth", "__import__('os')"], "depth"),
+    (["--depth", "1" + "0" * 1000], "depth"), (["--depth", "10^101"], "depth"), (["--gamma", "-0.1"], "gamma"),
     (["--alpha", "0"], "alpha"), (["--alpha", "-1"], "alpha"), (["--gamma", "1", "--alpha", "1"], "gamma/alpha"),
     (["--digits", "0"], "digits"), (["--digits", "10001"], "digits"), (["--digits", "many"], "digits"),
     (["--arch", "cnn"], "arch"), (["--kernel", "xyz"], "kernel"), (["--method", "magic"], "method"),
@@ -131,6 +133,7 @@ def test_cli_rate_json_contract(capsys):
     (["limit", "--arch", "ffnet", "--rho", "2"], "rho"),
     (["rate", "--arch", "resnet", "--rho", "0.5", "--alpha", "-1"], "alpha"),
     (["rate", "--arch", "resnet", "--rho", "0.5", "--digits", "0"], "digits"),
+    (["limit", "--arch", "ffnet", "--rho", "0.5", "--quiet"], "quiet"),  # no progress bar to silence
 ])
 def test_cli_limit_rate_bad_input(capsys, argv, name):
     code, out, err = run(capsys, argv)
@@ -173,3 +176,71 @@ def test_cli_max_digits_with_and_without_gmpy2(nogmpy):
     assert p.returncode == 0, p.stderr
     assert ("python" in p.stderr) == bool(nogmpy)
     assert len(json.loads(p.stdout)["value"]) >= 10000
+
+
+@pytest.mark.parametrize("text,value", [("1000", 1000), ("1e3", 1000), ("1.5e3", 1500), ("10**15", 10**15),
+                                        ("10^15", 10**15), (" 2 ^ 10 ", 1024), ("1E2", 100),
+                                        ("1" + "0" * 100, 10**100)])
+def test_depth_notations(text, value):
+    # issue 18: one parser (rntk_sym.inputs.depth) for every depth: exact integer notations, never eval
+    from rntk_sym import inputs, plots, sweep
+    assert inputs.depth(text) == value
+    assert sweep.depth_range(f"1:{text}:2") == [1, value]
+    assert plots.powers_of_ten(1, text)[-1] == 10 ** (len(str(value)) - 1)
+    if value <= 1000:
+        assert rntk_sym.ntk("ffnet", 0.3, text) == rntk_sym.ntk("ffnet", 0.3, value)
+
+
+def test_depth_beyond_skip_ahead_one_line(capsys):
+    # issue 18: "--depth 1" followed by 1000 zeros was an OverflowError traceback; the skip-ahead reaches 10^100
+    code, out, err = run(capsys, ["kernel", "--arch", "resnet", "--rho", "0.3", "--depth", "1" + "0" * 1000])
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "10^100" in err
+    assert len(err) < 300  # the 1001-digit value is shown by its ends
+
+
+def test_depth_1e100_ffnet(capsys):
+    # L = 10^100 by the Fatou route (docs/asymptotics.md sec. 3.5): Omegabar_L = 1/4 + (3/8) log L / L + ...
+    # = 1/4 + 8.7e-99 (tests/test_asymptotics.py checks the 110-digit value against the expansion)
+    code, out, _ = run(capsys, ["kernel", "--arch", "ffnet", "--rho", "0.3", "--depth", "10^100", "--json"])
+    res = json.loads(out)
+    assert code == 0 and res["depth"] == 10**100 and res["method"] == "asymptotic"
+    assert res["value"] == "0." + "25" + "0" * 28 and float(res["error"]) < 1e-30
+
+
+def test_recursion_refusal_points_to_the_skip_ahead(capsys):
+    # issue 18: at L = 10^9 "--method recursion" said "no asymptotic description applies here", though
+    # "--method auto" answers that depth
+    code, _, err = run(capsys, ["kernel", "--arch", "ffnet", "--rho", "0.5", "--depth", "1e9", "--method", "recursion"])
+    assert code == 2 and "hours" in err and "'auto'" in err and "no asymptotic" not in err
+    code, out, _ = run(capsys, ["kernel", "--arch", "ffnet", "--rho", "0.5", "--depth", "1e9", "--json"])
+    assert code == 0 and json.loads(out)["method"] == "asymptotic"
+
+
+def test_version(capsys):
+    code, out, _ = run(capsys, ["--version"])
+    assert code == 0 and out.strip() == f"rntk {rntk_sym.__version__}"
+
+
+@pytest.mark.parametrize("argv", [["limit", "--arch", "resnet", "--rho", "0.3", "--json"],
+                                  ["limit", "--arch", "resnet", "--rho", "0.3", "--digits", "3000"],
+                                  ["kernel", "--arch", "ffnet", "--rho", "0.3", "--depth", "1e3"],
+                                  ["verify", "--only", "002-nonlearnability", "--quick", "--json"],
+                                  ["--version"], ["--help"]])
+def test_closed_pipe_is_quiet(argv):
+    # issue 18: "rntk verify --quick --json | head -c 100" ended in a BrokenPipeError traceback. The read
+    # end of the pipe is closed before the command starts, so its first write fails (deterministic); the
+    # command stops quietly: nothing on stderr, status 141 = 128 + SIGPIPE (0 for argparse's --help and
+    # --version, which swallow the error themselves)
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(rntk_sym.__file__)))  # this checkout's package
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        p = subprocess.run([sys.executable, "-m", "rntk_sym.cli", *argv], stdout=w, stderr=subprocess.PIPE,
+                           timeout=300, env=env)
+    finally:
+        os.close(w)
+    assert p.stderr == b"" and p.returncode in ((0, 141) if argv[0].startswith("--") else (141,))

@@ -305,3 +305,11 @@ def test_resnet_gd_loss_obeys_seed003_rate(kw):
         dev = max(dev, abs(math.sqrt(2 * n * res.losses[k]) - math.sqrt(2 * n * lin_loss)) / e0)
         e = M @ e
     assert dev < 3 / math.sqrt(m), dev
+
+
+def test_empty_batch_gives_empty_kernels():
+    # issue 18: the empty input batch gives 0 x 0 kernels (as rntk_sym.gram does), not an error
+    from rntk_sym.empirical import empirical_kernels
+    for arch, kw in (("ffnet", {}), ("resnet", {"gamma": 1})):
+        ntk, gp = empirical_kernels(np.zeros((0, 4)), arch=arch, depth=3, width=8, **kw)
+        assert ntk.shape == gp.shape == (0, 0)

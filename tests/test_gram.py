@@ -172,3 +172,20 @@ def test_bad_input_raises_naming_the_argument(args, kw, name):
     kw = {"arch": "ffnet", "depth": 3, **kw}
     with pytest.raises(ValueError, match=f"^{name}"):
         rntk_sym.gram(*args, **kw)
+
+
+@pytest.mark.parametrize("arch,kw", [("ffnet", {}), ("resnet", {"gamma": 1})])
+def test_empty_inputs_give_empty_matrices(arch, kw):
+    # issue 18: an empty X or Y was a ZeroDivisionError (tiles of zero columns); the Gram of n and m rows
+    # is n x m also when n or m is 0. Same for the callable route and the scikit-learn adapter.
+    from rntk_sym import regression
+    X, E = np.eye(3, 4), np.zeros((0, 4))
+    assert rntk_sym.gram(E, arch=arch, depth=10, **kw).shape == (0, 0)
+    assert rntk_sym.gram(X, E, arch=arch, depth=10, **kw).shape == (3, 0)
+    assert rntk_sym.gram(E, X, arch=arch, depth=10, **kw).shape == (0, 3)
+    k = regression.package_kernel(arch, 10, **kw)
+    assert regression.gram_from_callable(k, E).shape == (0, 0)
+    assert regression.gram_from_callable(k, X, E).shape == (3, 0)
+    assert regression.sklearn_kernel(arch, 10, **kw)(E, X).shape == (0, 3)
+    with pytest.raises(ValueError, match="^K:"):  # no training points: nothing to fit, said by name
+        regression.kernel_ridge_fit(np.zeros((0, 0)), np.zeros(0), 0.1)

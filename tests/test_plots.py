@@ -163,8 +163,9 @@ def test_cli_plot_writes_file_and_json(tmp_path, capsys):
     res = json.loads(cap.out)
     assert cap.err == ""
     assert res["kind"] == "phase" and res["format"] == "svg" and res["bytes"] == out.stat().st_size > 1000
-    assert res["options"]["slice_depths"] == [10, 100]
+    assert res["options"]["max_depth"] == "100"
     saved = json.loads(data.read_text())
+    assert saved["slice_depths"] == [10, 100]
     assert np.allclose(saved["values"], plots.ntk_over_gamma(saved["rhos"], saved["gammas"], 20), rtol=0, atol=0)
 
 
@@ -176,10 +177,36 @@ def test_cli_plot_writes_file_and_json(tmp_path, capsys):
     (["plot", "rates", "--out", "x.png", "--rho", "1"], "rho"),
     (["plot", "phase", "--out", "x.png", "--n-gamma", "1"], "n-gamma"),
     (["plot", "phase", "--out", "x.png", "--dpi", "5"], "dpi"),
+    (["plot", "kernels", "--out", "x.png", "--rho", "0.3"], "rho"),  # options that do not apply (issue 18)
+    (["plot", "kernels", "--out", "x.png", "--depth", "10"], "depth"),
+    (["plot", "phase", "--out", "x.png", "--digits", "5"], "digits"),
+    (["plot", "phase", "--out", "x.png", "--max-exact-depth", "100"], "max-exact-depth"),
+    (["plot", "rates", "--out", "x.png", "--n-gamma", "3"], "n-gamma"),
+    (["plot", "phase", "--out", "x.png", "--max-depth", "1e8"], "max-depth"),  # 10^8 recursion steps
+    (["plot", "kernels", "--out", "x.png", "--max-depth", "1e-3"], "max-depth"),
+    (["plot", "kernels", "--out", "taken/x.png"], "out"),  # a file where the directory should be
+    (["plot", "kernels", "--out", "x.png", "--data", "taken/x.json"], "data"),
 ])
 def test_cli_bad_input_one_line_exit_2(tmp_path, monkeypatch, capsys, argv, name):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "taken").write_text("a file")
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"rntk: error: {name}:")
     assert not (tmp_path / "x.png").exists()
+
+
+def test_api_keywords_are_the_cli_options():
+    # issue 18: plots.kernels(out, max_depth=...) was a TypeError; the data functions take the options'
+    # names (max_depth, n_rho, rho, ...), with the same defaults
+    d = plots.kernels_data(max_depth=10, n_rho=5, n_limit=7)
+    assert d["depths"] == [1, 10]
+    for c in d["cases"]:
+        assert np.allclose(c["values"][1], ntk(c["arch"], d["rhos"], 10, **c["scale"]), rtol=0, atol=0)
+    p = plots.phase_data(depth="1e1", max_depth="1e2", n_gamma=4, n_rho=3, n_slice=5, rho="0.3")
+    assert p["slice_depths"] == [10, 100] and p["depth"] == 10 and p["slice_rho"] == "0.3"
+    assert np.allclose(p["slice_values"][1], plots.ntk_over_gamma([0.3], p["slice_gammas"], 100)[:, 0], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="^max-depth:"):
+        plots.kernels_data(max_depth=100, depths=(1, 4))
+    with pytest.raises(ValueError, match="^max-depth:"):
+        plots.phase_data(max_depth=100, slice_depths=(10,))

@@ -2,7 +2,7 @@
 
 Wrong kernels: a perturbed dual (core.naive_kernel with altered shat / shatp, or altered sympy duals)
 and a wrong normalization (the kernel or the divisor scaled). Source of each claim: the check's
-``source`` (papers by arXiv id, docs/model.md)."""
+``source`` (the paper by title and arXiv id, and the theorem)."""
 from __future__ import annotations
 
 import io
@@ -125,6 +125,8 @@ def _validate(res):
         assert set(c) >= {"id", "source", "claim", "status", "evidence"}
         assert c["status"] in ("pass", "fail") and isinstance(c["evidence"], dict)
         assert c["claim"] and c["source"]
+        # issue 18: cited by title and arXiv id; a user's clone has no seeds/ folder
+        assert "arXiv:" in c["source"] and "seeds/" not in c["source"] and "MATH.md" not in c["source"]
 
 
 def test_verify_json_contract_and_exit_status(monkeypatch):
@@ -135,6 +137,15 @@ def test_verify_json_contract_and_exit_status(monkeypatch):
     code, res = _verify_json(["--only", "resnet_divisor", "nonlearnability"])
     _validate(res)
     assert code == 1 and res["failed"] == 1
+
+
+def test_verify_only_takes_ids_and_module_names(capsys):
+    # issue 18: the report prints ids (002-resnet-divisor); --only took module names only
+    code, res = _verify_json(["--only", "002-resnet-divisor", "nonlearnability"])
+    assert code == 0 and [c["id"] for c in res["checks"]] == ["002-resnet-divisor", "002-nonlearnability"]
+    assert main(["verify", "--only", "thm6"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "002-thm6-ffnet (ffnet_thm6)" in err and "only" in err
 
 
 def test_verify_table_output():

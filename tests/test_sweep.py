@@ -122,10 +122,12 @@ def test_without_dask_local_works_and_dask_fails_clearly(monkeypatch, capsys, tm
 @pytest.mark.parametrize("extra,name", [
     (["--rho", "1.5"], "rho"), (["--rho", "x"], "rho"), (["--gamma", "-1"], "gamma"),
     (["--alpha", "0"], "alpha"), (["--depths", "0,10"], "depth"), (["--depths", "ten"], "depth"),
-    (["--depths", "1e3"], "depth"), (["--depth-range", "10:5:3"], "depth-range"),
+    (["--depths", "1e-3"], "depth"), (["--depths", "1.5"], "depth"), (["--depth-range", "10:5:3"], "depth-range"),
+    (["--depth-range", "1:1e101:3"], "depth-range"), (["--dask", "--workers", "1"], "workers"),
     (["--depth-range", "10:100"], "depth-range"), (["--digits", "0"], "digits"),
     (["--workers", "3"], "workers"), (["--arch", "cnn"], "arch"), (["--bogus"], "bogus"),
     (["--rho", ",".join(str(k / 100) for k in range(70)), "--depths", "10000000000000"], "depths"),  # > 64 rho
+    (["--rho", ",".join(str(k / 100) for k in range(70)), "--depths", "1e100"], "depths"),  # estimate: inf
 ])
 def test_cli_bad_input_exit_2(capsys, tmp_path, extra, name):
     argv = ["explore", "--rho", "0.5", "--depths", "10,20", "--out", str(tmp_path)]
@@ -155,7 +157,49 @@ def test_cli_json_files_and_resume(capsys, tmp_path):
     assert main(argv + ["--resume"]) == 0
     again = json.loads(capsys.readouterr()[0])
     assert (again["cached"], again["computed"]) == (12, 0) and again["series"] == res["series"]
-    assert main(argv[:-2]) == 0 and "regime" in capsys.readouterr()[0]  # text output
+    assert main(argv[:-3] + ["--resume"]) == 0 and "regime" in capsys.readouterr()[0]  # text output
+
+
+def test_cli_refuses_to_replace_a_previous_run(capsys, tmp_path):
+    # issue 18: a re-run into the same folder without --resume silently replaced a 48-point sweep and its
+    # cache with 4 points. Now: one line, exit 2, and every file of the previous run left as it was
+    argv = ["explore", "--arch", "ffnet", "--rho", "0.5", "--depths", "2,4,8", "--out", str(tmp_path), "--json"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    before = {f.name: f.read_bytes() for f in tmp_path.iterdir()}
+    assert set(before) == {"cache.jsonl", "points.csv", "series.csv", "sweep.json"}
+    code = main(argv[:6] + ["2,4"] + argv[7:])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "previous run" in err and "--resume" in err and err.startswith("rntk: error: out:")
+    assert {f.name: f.read_bytes() for f in tmp_path.iterdir()} == before
+    assert main(argv[:6] + ["2,4,8,16"] + argv[7:] + ["--resume"]) == 0  # continuing it is allowed
+    res = json.loads(capsys.readouterr()[0])
+    assert (res["cached"], res["computed"]) == (3, 1)
+    assert len((tmp_path / "cache.jsonl").read_text().splitlines()) == 4  # appended, nothing lost
+
+
+@pytest.mark.parametrize("where", ["file", "under_file", "under_proc"])
+def test_cli_out_that_cannot_be_a_directory(capsys, tmp_path, where):
+    # issue 18: FileExistsError / FileNotFoundError tracebacks; now one line naming --out, exit 2
+    blocker = tmp_path / "taken"
+    blocker.write_text("not a directory")
+    out_dir = {"file": blocker, "under_file": blocker / "sub", "under_proc": "/proc/rntk_no_such/dir"}[where]
+    code = main(["explore", "--arch", "ffnet", "--rho", "0.5", "--depths", "2,4", "--out", str(out_dir)])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and err.startswith("rntk: error: out:")
+    assert blocker.read_text() == "not a directory"
+
+
+def test_cli_unreachable_scheduler_one_line(capsys, tmp_path):
+    # issue 18: a 30 s wait, then a 40-line OSError traceback. Loopback port 1: nothing listens there; the
+    # connection attempt is given CONNECT_SECONDS (dask's timeout argument), then one line naming --scheduler
+    pytest.importorskip("dask.distributed")
+    code = main(["explore", "--arch", "ffnet", "--rho", "0.5", "--depths", "2,4", "--out", str(tmp_path / "o"),
+                 "--scheduler", "tcp://127.0.0.1:1", "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert err.startswith("rntk: error: scheduler:") and "127.0.0.1:1" in err
 
 
 def test_depth_range():
