@@ -899,8 +899,9 @@ def _fixed_step_skip(st: Setting, r: Fraction, L: int, digits: int):
     th_L = _fatou_theta(ctx, A, C, d, K + L)
     deep, shallow = correction(pts[1:]), correction(pts[:-1])  # two windows of the exact orbit
     value = (_G(th_L, g) + deep(th_L)) / L
-    # the windows' disagreement at theta_L itself measures the extrapolation error of the fit
-    err = (3 * abs(deep(th_L) - shallow(th_L)) + ctx.ldexp(1, -ctx.prec + 8)) / L + Kerr / (4 * L)
+    # the windows' disagreement at theta_L itself measures the extrapolation error of the fit; rounding is
+    # relative to G(theta_L) ~ L/4, i.e. to the value (measured: 1e-133 at 130 digits, L = 10^100)
+    err = 3 * abs(deep(th_L) - shallow(th_L)) / L + ctx.ldexp(abs(value), -ctx.prec + 8) + Kerr / (4 * L)
     form = (f"asymptotic: fixed-step orbit (Fatou coordinate, K = {mpmath.nstr(K, 12)}) + resonant "
             f"theta^3, theta^4 terms fitted to the recursion at L = {FIXED_STEP_FIT + (FIXED_STEP_CHECK,)}")
     return value, err, form
