@@ -67,28 +67,28 @@ class ClosedActivation:
         return {kind: tuple(sp.lambdify(args, e, modules=mod) for e in exprs)
                 for kind, mod in (("float", "numpy"), ("mp", "mpmath"))}
 
-    def expectations(self, q1, q2, c, kind: str = "float"):
-        """``(E[phi(u) phi(v)], E[phi'(u) phi'(v)])`` at covariance ``[[q1, c], [c, q2]]``.
+    def expectations(self, q1, q2, gap, kind: str = "float"):
+        """``(E[phi(u) phi(v)], E[phi'(u) phi'(v)])`` at covariance ``[[q1, c], [c, q2]]``, ``c = sqrt(q1 q2) - gap``.
 
-        ``c`` is clipped to ``[-sqrt(q1 q2), sqrt(q1 q2)]`` (rounding can push it out); the helpers
-        ``S = sqrt(q1 q2 - c^2) = sqrt(q1 q2) sqrt((1 - r)(1 + r))`` (``r = c / sqrt(q1 q2)``: no
-        cancellation of ``q1 q2 - c^2``) and ``theta = atan2(S, c)`` are formed here.
+        The pair is given by its gap ``sqrt(q1 q2) - c`` in ``[0, 2 sqrt(q1 q2)]`` (0 on the diagonal),
+        which a recursion can carry without cancellation near ``c = sqrt(q1 q2)``; with
+        ``u = gap / sqrt(q1 q2)`` (= 1 - correlation) and ``v = 2 - u`` the helpers are formed without
+        cancellation: ``S = sqrt(q1 q2) sqrt(u v)``, ``theta = 2 atan2(sqrt u, sqrt v)``.
         """
         gp, dgp = self._functions[kind]
         if kind == "float":
             r12 = np.sqrt(q1 * q2)
-            c = np.clip(c, -r12, r12)
-            r = c / r12
-            s = r12 * np.sqrt((1 - r) * (1 + r))
-            th = np.arctan2(s, c)
+            u = np.clip(gap / r12, 0.0, 2.0)
+            v = 2 - u
+            s, th = r12 * np.sqrt(u * v), 2 * np.arctan2(np.sqrt(u), np.sqrt(v))
             with np.errstate(divide="ignore", invalid="ignore"):
-                return gp(q1, q2, c, s, th), dgp(q1, q2, c, s, th)
+                return gp(q1, q2, r12 - gap, s, th), dgp(q1, q2, r12 - gap, s, th)
         r12 = mpmath.sqrt(q1 * q2)
-        c = min(max(c, -r12), r12)
-        r = c / r12
-        s = r12 * mpmath.sqrt((1 - r) * (1 + r))
-        th = mpmath.atan2(s, c)
-        return gp(q1, q2, c, s, th), (mpmath.inf if self.singular_derivative and not s else dgp(q1, q2, c, s, th))
+        u = min(max(gap / r12, 0), 2)
+        v = 2 - u
+        s, th = r12 * mpmath.sqrt(u * v), 2 * mpmath.atan2(mpmath.sqrt(u), mpmath.sqrt(v))
+        return gp(q1, q2, r12 - gap, s, th), (mpmath.inf if self.singular_derivative and not s else
+                                              dgp(q1, q2, r12 - gap, s, th))
 
 
 def parse_spec(text: str) -> tuple[str, tuple[str, ...]]:
