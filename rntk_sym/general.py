@@ -175,7 +175,7 @@ def complement(act, kind: str, q1, q2, gap, e1, e2, e12):
     In mpmath the direct form is used: the guard digits and the two-precision estimate cover its loss.
     """
     direct = (e1 + e2) / 2 - e12
-    if kind != "float":
+    if kind != "float" or getattr(act, "dphi", True) is None:  # no derivative: no Price integral
         return direct
     q1, q2, gap = np.broadcast_arrays(q1, q2, gap)
     near = np.flatnonzero(gap < COMPLEMENT_BELOW * np.sqrt(q1 * q2))
@@ -204,6 +204,9 @@ def _check_model(m: Model, kernel: str, certified: bool, method: str):
     if m.act.singular_derivative and kernel == "ntk":
         raise ValueError(f"activation: the derivative of {m.act.spec} has a Dirac part, so E[phi'(u) phi'(v)] is "
                          "infinite on the diagonal and the NTK is not defined; use kernel='gp'")
+    if kernel == "ntk" and getattr(m.act, "dphi", True) is None:
+        raise ValueError("activation: a callable without its derivative gives the GP kernel only; "
+                         "pass (phi, dphi) or a SymPy expression")
     if certified:
         what = "a quadrature dual" if m.act.quadrature else "activations other than the seeds' relu (yet)"
         raise ValueError(f"certified: ball arithmetic is not available for {what}; use digits=D")

@@ -111,7 +111,9 @@ def parse_spec(text: str) -> tuple[str, tuple[str, ...]]:
 
 
 def get_activation(name, *params):
-    """The closed-form activation ``name`` with ``params`` (numbers or exact decimal strings).
+    """The closed-form activation ``name`` with ``params`` (numbers or exact decimal strings); a SymPy
+    expression in one symbol, a callable (``params``: its derivative) or a pair ``(phi, dphi)`` gives a
+    :func:`user_activation`.
 
     ``name`` may carry its parameters (``"erf:1,2,0"``); an activation object is returned as is.
     Omitted trailing parameters take the family's defaults. ValueError naming ``activation`` for an
@@ -121,6 +123,10 @@ def get_activation(name, *params):
         if params:
             raise ValueError("activation: parameters are given with a name, not with an activation object")
         return name
+    if isinstance(name, sp.Expr) or callable(name):
+        return user_activation(name, *params)
+    if isinstance(name, tuple) and len(name) == 2 and not params:
+        return user_activation(*name)
     name, spec_params = parse_spec(name)
     if spec_params and params:
         raise ValueError("activation: give the parameters either in the name ('erf:1,2,0') or as arguments")
