@@ -280,14 +280,14 @@ def _high_precision(m: Model, kernel: str, rho: Fraction, depth: int, n1, n2, di
     for prec in (prec1, prec2):
         with mpmath.workprec(prec):
             values.append(run("mp", m, _num("mp", n1), _num("mp", n2), 1 - _num("mp", rho), depth, kernel))
+    ctx = mpmath.MPContext()  # the value's own context at its precision, as rntk_sym.kernels returns it
+    ctx.prec = prec2
     with mpmath.workprec(prec2):
-        value = +values[1]
-        _finite(mpmath.isfinite(value), m, depth)
+        _finite(mpmath.isfinite(values[1]), m, depth)
         err = abs(values[1] - values[0])
-        a = None
-        if m.scale is not None:
-            a = mpmath.sqrt(_alpha2("mp", m.scale, depth))
-    return KernelValue(value, err, digits, "recursion", f"estimate: |v({prec1} bits) - v({prec2} bits)|", a)
+        a = None if m.scale is None else ctx.mpf(mpmath.sqrt(_alpha2("mp", m.scale, depth)))
+    return KernelValue(ctx.mpf(values[1]), ctx.mpf(err), digits, "recursion",
+                       f"estimate: |v({prec1} bits) - v({prec2} bits)|", a)
 
 
 def gram(X, Y=None, *, arch: str, depth: int, gamma=None, alpha=None, kernel: str = "ntk", activation=None,
