@@ -131,6 +131,7 @@ def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str):
             diag = [sw2 * e + sb2 for e, _ in ed[:2]]
             gap = sw2 * M - (sqrt(diag[0]) - sqrt(diag[1])) ** 2 / 2
             theta = [k + o for k, o in zip(diag + [pair(diag, gap)], omega)]
+        _overflow(kind, m, depth, diag + (omega[:2] if kernel == "ntk" else []))
         if kernel == "ntk":
             return omega[2] / sqrt(omega[0] * omega[1])
     else:
@@ -149,9 +150,17 @@ def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str):
             state = [acc.add(x, d) for x, d in zip(state, (a2 * ed[0][0], a2 * ed[1][0], dgap, *dT))]
         k1, k2, gap, *T = (acc.total(x) for x in state)
         diag = [k1, k2]
+        _overflow(kind, m, depth, diag + (T[:2] if kernel == "ntk" else []))
         if kernel == "ntk":
             return T[2] / sqrt(T[0] * T[1])
     return 1 - gap / sqrt(diag[0] * diag[1])
+
+
+def _overflow(kind: str, m: Model, depth: int, diagonals):
+    """ValueError naming ``depth`` when a float64 variance overflowed (mpmath numbers do not)."""
+    if kind == "float" and not all(np.all(np.isfinite(d)) for d in diagonals):
+        raise ValueError(f"depth: the kernels of {m.act.spec} overflow float64 by L = {depth} "
+                         "(the variances grow without bound); use digits=D")
 
 
 def affine_gap(sqrt, a, b, diag, gap):
@@ -238,7 +247,7 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
         _refuse_slow(depth, max_seconds)
         with np.errstate(over="ignore", invalid="ignore"):
             out = run("float", m, _num("float", n1), _num("float", n2), 1 - r, depth, kernel)
-        _finite(np.isfinite(out).all(), m, depth)
+        _finite(out, m, depth)
         return float(out) if r.ndim == 0 else out
     _refuse_slow(depth, max_seconds, digits)
     return _high_precision(m, kernel, inputs.rho_exact(rho), depth, n1, n2, digits)
@@ -259,10 +268,16 @@ def _refuse_slow(depth: int, max_seconds: float | None, digits: int | None = Non
                          f"(limit {limit / 3600:.3g} h); the skip-ahead covers the seeds' relu network only")
 
 
-def _finite(ok: bool, m: Model, depth: int):
-    if not ok:
-        raise ValueError(f"depth: the kernels of {m.act.spec} overflow float64 by L = {depth} "
-                         "(the variances grow without bound); use digits=D")
+def _finite(values, m: Model, depth: int):
+    """ValueError naming ``activation`` for a non-finite normalized kernel (e.g. 0/0 for phi = 0 without
+    bias); float64 overflow of the variances is reported by :func:`_overflow`, naming ``depth``."""
+    values = np.asarray(values, dtype=object if isinstance(values, mpmath.mpf) else float)
+    if all(mpmath.isfinite(v) for v in values.flat):
+        return
+    if any(mpmath.isnan(v) for v in values.flat):
+        raise ValueError(f"activation: the normalized kernel of {m.act.spec} is undefined here (NaN: a vanishing "
+                         "or infinite variance)")
+    raise ValueError(f"activation: the normalized kernel of {m.act.spec} is infinite here")
 
 
 def guard_digits(depth: int) -> int:
@@ -279,11 +294,14 @@ def _high_precision(m: Model, kernel: str, rho: Fraction, depth: int, n1, n2, di
     values = []
     for prec in (prec1, prec2):
         with mpmath.workprec(prec):
-            values.append(run("mp", m, _num("mp", n1), _num("mp", n2), 1 - _num("mp", rho), depth, kernel))
+            try:
+                values.append(run("mp", m, _num("mp", n1), _num("mp", n2), 1 - _num("mp", rho), depth, kernel))
+            except ZeroDivisionError:  # mpmath raises where float64 gives NaN: the same diagnosis
+                values.append(mpmath.nan)
     ctx = mpmath.MPContext()  # the value's own context at its precision, as rntk_sym.kernels returns it
     ctx.prec = prec2
     with mpmath.workprec(prec2):
-        _finite(mpmath.isfinite(values[1]), m, depth)
+        _finite(values[1], m, depth)
         err = abs(values[1] - values[0])
         a = None if m.scale is None else ctx.mpf(mpmath.sqrt(_alpha2("mp", m.scale, depth)))
     return KernelValue(ctx.mpf(values[1]), ctx.mpf(err), digits, "recursion",
@@ -322,7 +340,7 @@ def gram(X, Y=None, *, arch: str, depth: int, gamma=None, alpha=None, kernel: st
         u, _ = _uv(np.clip(rho[r, c], -1.0, 1.0), Xh, Xl, Yh, Yl, r + i0, c + j0)
         with np.errstate(over="ignore", invalid="ignore"):
             vals = run("float", m, nx[r + i0], ny[c + j0], u, depth, kernel)
-        _finite(np.isfinite(vals).all(), m, depth)
+        _finite(vals, m, depth)
         out[r + i0, c + j0] = vals
         if sym:
             out[c + j0, r + i0] = vals

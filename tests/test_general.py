@@ -128,6 +128,8 @@ def test_diagonal_is_one():
     ({"weight_var": 0}, "weight_var"), ({"weight_var": "-1"}, "weight_var"), ({"weight_var": "x"}, "weight_var"),
     ({"bias_var": "-0.1"}, "bias_var"), ({"bias_var": float("nan")}, "bias_var"), ({"norms": (1, 0)}, "norms"),
     ({"norms": (1, 2, 3)}, "norms"), ({"activation": "step"}, "activation"),
+    ({"activation": "ab_relu:0,0"}, "activation"),
+    ({"activation": "ab_relu:0,0", "digits": 10, "bias_var": 1}, "activation"),
     ({"activation": "erf", "digits": 20, "certified": True}, "certified"),
     ({"activation": "erf", "method": "asymptotic", "digits": 20}, "method")])
 def test_bad_input(kwargs, name):
