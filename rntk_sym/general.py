@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cache
 
 import mpmath
 import numpy as np
@@ -113,10 +114,15 @@ def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str):
     sqrt = np.sqrt if kind == "float" else mpmath.sqrt
     diag, gap = [n1, n2], sqrt(n1 * n2) * u  # the input kernel <x, x'> = sqrt(n1 n2) - gap
 
+    def on_diagonal(q):  # (E, Ed) at (q, q, c = q); a Gram's pairs share few distinct diagonals: evaluate those
+        if kind != "float" or np.ndim(q) == 0 or np.size(q) < 64:
+            return m.act.expectations(q, q, 0 * q, kind)
+        uq, inv = np.unique(q, return_inverse=True)
+        return tuple(x[inv].reshape(np.shape(q)) for x in m.act.expectations(uq, uq, 0 * uq, kind))
+
     def step(d, g):  # the duals at the pair and at both diagonals, and the complement M
         q1, q2 = d
-        e1, e2, e12 = (m.act.expectations(q1, q1, 0 * q1, kind), m.act.expectations(q2, q2, 0 * q2, kind),
-                       m.act.expectations(q1, q2, g, kind))
+        e1, e2, e12 = on_diagonal(q1), on_diagonal(q2), m.act.expectations(q1, q2, g, kind)
         return e1, e2, e12, complement(m.act, kind, q1, q2, g, e1[0], e2[0], e12[0])
 
     def pair(d, g):  # the cross entry sqrt(q1 q2) - gap
@@ -170,8 +176,16 @@ def affine_gap(sqrt, a, b, diag, gap):
     return a * gap + a * b * (sqrt(g1) - sqrt(g2)) ** 2 / (sqrt((a * g1 + b) * (a * g2 + b)) + a * sqrt(g1 * g2) + b)
 
 
-COMPLEMENT_NODES = 12  # Gauss-Legendre nodes of the complement integral (tests/test_general.py measures them)
 COMPLEMENT_BELOW = 1 / 16  # use the integral where 1 - correlation is below this (the direct form loses <= 16 ulp)
+# Gauss-Legendre nodes of the integral by range of 1 - correlation: the integrand is analytic in s = sqrt(gap) up
+# to s^2 ~ 2 sqrt(q1 q2) (v = 0), so n nodes err by ~ (gap / (2 sqrt(q1 q2)))^(2n): 4 nodes below 1e-4, 12 up to 1/16
+COMPLEMENT_TIERS = ((1e-4, 4), (COMPLEMENT_BELOW, 12))
+
+
+@cache
+def _gauss_legendre01(n: int):
+    x, w = np.polynomial.legendre.leggauss(n)
+    return (x + 1) / 2, w / 2
 
 
 def complement(act, kind: str, q1, q2, gap, e1, e2, e12):
@@ -180,24 +194,32 @@ def complement(act, kind: str, q1, q2, gap, e1, e2, e12):
     The direct difference cancels when the correlation is near 1; there (float64, ``1 - rho <
     COMPLEMENT_BELOW``) it is ``B + I`` with ``B = (E1 + E2)/2 - E(q1, q2, gap 0)`` (exactly 0 for
     ``q1 = q2``) and, by Price's theorem, ``I = int_c^sqrt(q1 q2) E[phi' phi'] dc' =
-    int_0^sqrt(gap) Ed(gap = s^2) 2 s ds`` (smooth in s also for kinked activations), by Gauss-Legendre.
-    In mpmath the direct form is used: the guard digits and the two-precision estimate cover its loss.
+    int_0^sqrt(gap) Ed(gap = s^2) 2 s ds`` (smooth in s also for kinked activations), by Gauss-Legendre
+    (COMPLEMENT_TIERS). In mpmath the direct form is used: the guard digits and the two-precision
+    estimate cover its loss.
     """
     direct = (e1 + e2) / 2 - e12
     if kind != "float" or getattr(act, "dphi", True) is None:  # no derivative: no Price integral
         return direct
     q1, q2, gap = np.broadcast_arrays(q1, q2, gap)
-    near = np.flatnonzero(gap < COMPLEMENT_BELOW * np.sqrt(q1 * q2))
-    if near.size == 0:
+    u = gap / np.sqrt(q1 * q2)
+    out = None
+    lower = -1.0
+    for upper, nodes in COMPLEMENT_TIERS:
+        near = np.flatnonzero((u > lower) & (u < upper))
+        lower = upper
+        if near.size == 0:
+            continue
+        if out is None:
+            out = np.array(direct, dtype=float, copy=True)
+        x, w = _gauss_legendre01(nodes)
+        a, b, g = (t.ravel()[near][:, None] for t in (q1, q2, gap))
+        ed = act.derivative_dual(a, b, g * x**2, kind)
+        top, _ = act.expectations(a[:, 0], b[:, 0], 0 * g[:, 0], kind)
+        f1, f2 = (np.broadcast_to(e, out.shape).ravel()[near] for e in (e1, e2))
+        out.flat[near] = (f1 + f2) / 2 - top + g[:, 0] * (ed @ (2 * x * w))
+    if out is None:
         return direct
-    x, w = np.polynomial.legendre.leggauss(COMPLEMENT_NODES)
-    x, w = (x + 1) / 2, w / 2  # on [0, 1]
-    a, b, g = (t.ravel()[near][:, None] for t in (q1, q2, gap))
-    _, ed = act.expectations(a, b, g * x**2, kind)
-    top, _ = act.expectations(a[:, 0], b[:, 0], 0 * g[:, 0], kind)
-    e1, e2 = (np.broadcast_to(e, direct.shape).ravel()[near] for e in (e1, e2))
-    out = np.array(direct, dtype=float, copy=True)
-    out.flat[near] = (e1 + e2) / 2 - top + g[:, 0] * (ed @ (2 * x * w))
     return out if out.ndim else out[()]
 
 
@@ -271,10 +293,13 @@ def _refuse_slow(depth: int, max_seconds: float | None, digits: int | None = Non
 def _finite(values, m: Model, depth: int):
     """ValueError naming ``activation`` for a non-finite normalized kernel (e.g. 0/0 for phi = 0 without
     bias); float64 overflow of the variances is reported by :func:`_overflow`, naming ``depth``."""
-    values = np.asarray(values, dtype=object if isinstance(values, mpmath.mpf) else float)
-    if all(mpmath.isfinite(v) for v in values.flat):
+    if isinstance(values, mpmath.mpf):
+        finite, nan = mpmath.isfinite(values), mpmath.isnan(values)
+    else:
+        finite, nan = np.isfinite(values).all(), np.isnan(values).any()
+    if finite:
         return
-    if any(mpmath.isnan(v) for v in values.flat):
+    if nan:
         raise ValueError(f"activation: the normalized kernel of {m.act.spec} is undefined here (NaN: a vanishing "
                          "or infinite variance)")
     raise ValueError(f"activation: the normalized kernel of {m.act.spec} is infinite here")

@@ -64,7 +64,7 @@ class ClosedActivation:
         """Lambdified ``(gp, dgp)`` of ``(q1, q2, c, S, theta)`` for numpy and mpmath."""
         args = (F.Q1, F.Q2, F.C, F.S, F.TH)
         exprs = (self.closed.gp, self.closed.derivative_dual())
-        return {kind: tuple(sp.lambdify(args, e, modules=mod) for e in exprs)
+        return {kind: tuple(sp.lambdify(args, e, modules=mod, cse=True) for e in exprs)
                 for kind, mod in (("float", "numpy"), ("mp", "mpmath"))}
 
     def expectations(self, q1, q2, gap, kind: str = "float"):
@@ -75,20 +75,28 @@ class ClosedActivation:
         ``u = gap / sqrt(q1 q2)`` (= 1 - correlation) and ``v = 2 - u`` the helpers are formed without
         cancellation: ``S = sqrt(q1 q2) sqrt(u v)``, ``theta = 2 atan2(sqrt u, sqrt v)``.
         """
-        gp, dgp = self._functions[kind]
+        return self._evaluate(q1, q2, gap, kind, (0, 1))
+
+    def derivative_dual(self, q1, q2, gap, kind: str = "float"):
+        """``E[phi'(u) phi'(v)]`` alone (the complement integral of :func:`rntk_sym.general.complement`)."""
+        return self._evaluate(q1, q2, gap, kind, (1,))[0]
+
+    def _evaluate(self, q1, q2, gap, kind, which):
+        fns = [self._functions[kind][k] for k in which]
         if kind == "float":
             r12 = np.sqrt(q1 * q2)
             u = np.clip(gap / r12, 0.0, 2.0)
             v = 2 - u
             s, th = r12 * np.sqrt(u * v), 2 * np.arctan2(np.sqrt(u), np.sqrt(v))
             with np.errstate(divide="ignore", invalid="ignore"):
-                return gp(q1, q2, r12 - gap, s, th), dgp(q1, q2, r12 - gap, s, th)
+                return tuple(f(q1, q2, r12 - gap, s, th) for f in fns)
         r12 = mpmath.sqrt(q1 * q2)
         u = min(max(gap / r12, 0), 2)
         v = 2 - u
         s, th = r12 * mpmath.sqrt(u * v), 2 * mpmath.atan2(mpmath.sqrt(u), mpmath.sqrt(v))
-        return gp(q1, q2, r12 - gap, s, th), (mpmath.inf if self.singular_derivative and not s else
-                                              dgp(q1, q2, r12 - gap, s, th))
+        # a Dirac derivative's expectation is infinite on the diagonal (mpmath would divide by zero)
+        return tuple(mpmath.inf if k == 1 and self.singular_derivative and not s else f(q1, q2, r12 - gap, s, th)
+                     for k, f in zip(which, fns))
 
 
 def parse_spec(text: str) -> tuple[str, tuple[str, ...]]:

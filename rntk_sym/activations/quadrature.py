@@ -125,6 +125,12 @@ class UserActivation:
             raise ValueError(f"activation: {self.spec} gives NaN or an infinite expectation")
         return e, ed
 
+    def derivative_dual(self, q1, q2, gap, kind: str = "float"):
+        """``E[phi'(u) phi'(v)]`` alone."""
+        if kind == "float" and self.dphi is not None:
+            return polar_expectation(self.dphi, self.dphi, q1, q2, gap)
+        return self.expectations(q1, q2, gap, kind)[1]
+
     def _mp_capable(self) -> bool:
         """Whether ``phi_mp`` (and ``dphi_mp``) return mpmath numbers for an mpmath argument."""
         probe = mpmath.mpf(1) / 3
