@@ -122,7 +122,9 @@ def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str):
 
     def step(d, g):  # the duals at the pair and at both diagonals, and the complement M
         q1, q2 = d
-        e1, e2, e12 = on_diagonal(q1), on_diagonal(q2), m.act.expectations(q1, q2, g, kind)
+        e1 = on_diagonal(q1)
+        e2 = e1 if np.ndim(q1) == 0 and q1 == q2 else on_diagonal(q2)  # equal norms: one diagonal
+        e12 = m.act.expectations(q1, q2, g, kind)
         return e1, e2, e12, complement(m.act, kind, q1, q2, g, e1[0], e2[0], e12[0])
 
     def pair(d, g):  # the cross entry sqrt(q1 q2) - gap
