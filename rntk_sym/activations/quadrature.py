@@ -104,10 +104,10 @@ class UserActivation:
             numpy_mod = [{"erf": np.vectorize(math.erf), "erfc": np.vectorize(math.erfc)}, "numpy"]
             f, df = (sp.lambdify(z, e, numpy_mod) for e in (phi, d))
             fm, dfm = (sp.lambdify(z, e, "mpmath") for e in (phi, d))
-            return cls(_as_array_fn(f), _as_array_fn(df), fm, dfm, f"user:{phi}")
+            return cls(array_function(f), array_function(df), fm, dfm, f"user:{phi}")
         if not callable(phi) or (dphi is not None and not callable(dphi)):
             raise ValueError("activation: must be a name, a SymPy expression in one symbol or a Python callable")
-        return cls(_as_array_fn(phi), None if dphi is None else _as_array_fn(dphi), phi, dphi)
+        return cls(array_function(phi), None if dphi is None else array_function(dphi), phi, dphi)
 
     def expectations(self, q1, q2, gap, kind: str = "float"):
         """``(E[phi(u) phi(v)], E[phi'(u) phi'(v)])``, as :meth:`ClosedActivation.expectations`."""
@@ -154,7 +154,7 @@ class UserActivation:
                                  "heavy-tailed for quadrature)")
 
 
-def _as_array_fn(f):
+def array_function(f):
     """``f`` applied to an array, with a scalar or constant result broadcast to the array's shape."""
     def g(x):
         with np.errstate(all="ignore"):
