@@ -20,7 +20,7 @@ CASES = (("erf", 2.0, 0.1), ("leaky_relu:0.1", 1.8, 0.1))
 
 def check(quick: bool = True, *, kernel=general.kernel, progress=None):
     t0 = time.perf_counter()
-    width, nets, L, rho, norms = (512, 16, 3, 0.4, (1, 2.25)) if quick else (1024, 32, 4, 0.4, (1, 2.25))
+    width, nets, L, rho, norms = (256, 48, 3, 0.4, (1, 2.25)) if quick else (1024, 48, 4, 0.4, (1, 2.25))
     failed, rows = [], []
     for k, (spec, sw2, sb2) in enumerate(CASES):
         for arch in ("ffnet", "resnet"):
