@@ -93,11 +93,21 @@ def norms_pair(norms) -> tuple[Fraction, Fraction]:
 
 
 def _num(kind: str, q: Fraction):
-    return np.float64(q.numerator / q.denominator) if kind == "float" else mpmath.mpf(q.numerator) / q.denominator
+    """The exact rational ``q`` as a number of ``kind`` ("float", "mp", or "ball": an arb ball)."""
+    if kind == "float":
+        return np.float64(q.numerator / q.denominator)
+    if kind == "ball":
+        import flint
+
+        return flint.arb(q.numerator) / q.denominator
+    return mpmath.mpf(q.numerator) / q.denominator
 
 
 def _sqrt(kind: str, x):
-    return np.sqrt(x) if kind == "float" else mpmath.sqrt(x)
+    """Square root in ``kind``; in balls of quantities that are >= 0 exactly (variances, their products)."""
+    if kind == "float":
+        return np.sqrt(x)
+    return x.nonnegative_part().sqrt() if kind == "ball" else mpmath.sqrt(x)
 
 
 def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str):
@@ -111,7 +121,8 @@ def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str):
     diagonals) and, in float64 near the diagonal, the complement's quadrature.
     """
     sw2, sb2 = _num(kind, m.weight_var), _num(kind, m.bias_var)
-    sqrt = np.sqrt if kind == "float" else mpmath.sqrt
+    def sqrt(x):
+        return _sqrt(kind, x)
     diag, gap = [n1, n2], sqrt(n1 * n2) * u  # the input kernel <x, x'> = sqrt(n1 n2) - gap
 
     def on_diagonal(q):  # (E, Ed) at (q, q, c = q); a Gram's pairs share few distinct diagonals: evaluate those
@@ -137,7 +148,7 @@ def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str):
             *ed, M = step(diag, gap)
             omega = [sw2 * d * t for (_, d), t in zip(ed, theta)]
             diag = [sw2 * e + sb2 for e, _ in ed[:2]]
-            gap = sw2 * M - (sqrt(diag[0]) - sqrt(diag[1])) ** 2 / 2
+            gap = sw2 * M - _square(sqrt(diag[0]) - sqrt(diag[1])) / 2
             theta = [k + o for k, o in zip(diag + [pair(diag, gap)], omega)]
         _overflow(kind, m, depth, diag + (omega[:2] if kernel == "ntk" else []))
         if kernel == "ntk":
@@ -154,7 +165,7 @@ def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str):
             dT = [a2 * (sw2 * d * t + e + d * s) for t, (e, d), s in zip(T, ed, S + [pair(S, gap_s)])]
             new = [k1 + a2 * ed[0][0], k2 + a2 * ed[1][0]]
             # the gap of K + alpha^2 E: (K1 + K2)/2 - K12 grows by alpha^2 M; the geometric-mean terms are exact
-            dgap = (sqrt(k1) - sqrt(k2)) ** 2 / 2 + a2 * M - (sqrt(new[0]) - sqrt(new[1])) ** 2 / 2
+            dgap = _square(sqrt(k1) - sqrt(k2)) / 2 + a2 * M - _square(sqrt(new[0]) - sqrt(new[1])) / 2
             state = [acc.add(x, d) for x, d in zip(state, (a2 * ed[0][0], a2 * ed[1][0], dgap, *dT))]
         k1, k2, gap, *T = (acc.total(x) for x in state)
         diag = [k1, k2]
@@ -165,17 +176,24 @@ def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str):
 
 
 def _overflow(kind: str, m: Model, depth: int, diagonals):
-    """ValueError naming ``depth`` when a float64 variance overflowed (mpmath numbers do not)."""
-    if kind == "float" and not all(np.all(np.isfinite(d)) for d in diagonals):
+    """ValueError naming ``depth`` when a float64 variance overflowed, or a ball's became infinite (mpmath
+    numbers do not overflow)."""
+    finite = {"float": lambda d: np.all(np.isfinite(d)), "ball": lambda d: d.is_finite()}.get(kind)
+    if finite is not None and not all(finite(d) for d in diagonals):
         raise ValueError(f"depth: the kernels of {m.act.spec} overflow float64 by L = {depth} "
                          "(the variances grow without bound); use digits=D")
+
+
+def _square(x):
+    """``x * x`` (in arb, ``x ** 2`` of a ball containing 0 is NaN: pow goes through the logarithm)."""
+    return x * x
 
 
 def affine_gap(sqrt, a, b, diag, gap):
     """Gap of ``a K + b`` from that of ``K``: ``a gap + a b (sqrt g1 - sqrt g2)^2 / (sqrt(G1 G2) + a sqrt(g1 g2) + b)``
     with ``G = a g + b`` (``G1 G2 - (a sqrt(g1 g2) + b)^2 = a b (sqrt g1 - sqrt g2)^2``: no cancellation)."""
     g1, g2 = diag
-    return a * gap + a * b * (sqrt(g1) - sqrt(g2)) ** 2 / (sqrt((a * g1 + b) * (a * g2 + b)) + a * sqrt(g1 * g2) + b)
+    return a * gap + a * b * _square(sqrt(g1) - sqrt(g2)) / (sqrt((a * g1 + b) * (a * g2 + b)) + a * sqrt(g1 * g2) + b)
 
 
 COMPLEMENT_BELOW = 1 / 16  # use the integral where 1 - correlation is below this (the direct form loses <= 16 ulp)
@@ -240,9 +258,8 @@ def _check_model(m: Model, kernel: str, certified: bool, method: str):
     if kernel == "ntk" and getattr(m.act, "dphi", True) is None:
         raise ValueError("activation: a callable without its derivative gives the GP kernel only; "
                          "pass (phi, dphi) or a SymPy expression")
-    if certified:
-        what = "a quadrature dual" if m.act.quadrature else "activations other than the seeds' relu (yet)"
-        raise ValueError(f"certified: ball arithmetic is not available for {what}; use digits=D")
+    if certified and m.act.quadrature:
+        raise ValueError("certified: ball arithmetic needs a closed-form dual, not a quadrature dual; use digits=D")
     if method == "asymptotic":
         raise ValueError("method: the skip-ahead exists for the seeds' relu network only; use method='recursion'")
 
@@ -255,7 +272,9 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     ``activation``: a name (``"erf"``, ``"leaky_relu:0.1"``), an activation object; ``weight_var`` =
     sigma_w^2 > 0, ``bias_var`` = sigma_b^2 >= 0, ``norms`` = ``(|x|^2, |x'|^2)`` (default (1, 1)).
     ``digits=None``: float64, vectorized over an array ``rho``; ``digits=D``: a
-    :class:`rntk_sym.KernelValue` whose error is the difference of two mpmath runs at two precisions.
+    :class:`rntk_sym.KernelValue`: for closed-form duals with python-flint, one run in arb balls (error = the
+    radius, a guaranteed bound; ``certified=True`` also returns the ball as ``interval``); otherwise (user
+    activations, no flint) two mpmath runs at two precisions, whose difference is the error estimate.
     ``max_seconds``: refuse (ValueError naming ``depth``) a recursion estimated to take longer.
     """
     arch = inputs.choice("arch", arch, inputs.ARCHS)
@@ -266,6 +285,8 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     n1, n2 = norms_pair(norms)
     digits = inputs.digits(digits)
     _check_model(m, kernel, certified, method)
+    if digits is None and certified:
+        raise ValueError("certified: needs digits=D (ball arithmetic is a high-precision method)")
     if digits is None:
         r = inputs.rho_array(rho)
         _refuse_slow(depth, max_seconds)
@@ -274,7 +295,50 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
         _finite(out, m, depth)
         return float(out) if r.ndim == 0 else out
     _refuse_slow(depth, max_seconds, digits)
+    from .kernels import _has_flint
+
+    if certified:
+        return _certified(m, kernel, inputs.rho_exact(rho), depth, n1, n2, digits, "recursion (certified)")
+    if not m.act.quadrature and _has_flint():  # balls are exact steps with a guaranteed radius, and fast
+        try:
+            return _certified(m, kernel, inputs.rho_exact(rho), depth, n1, n2, digits, "recursion")
+        except ValueError:  # the balls lost accuracy: the two-precision estimate below still applies
+            pass
     return _high_precision(m, kernel, inputs.rho_exact(rho), depth, n1, n2, digits)
+
+
+def _certified(m: Model, kernel: str, rho: Fraction, depth: int, n1, n2, digits: int, method: str):
+    """The recursion in arb balls (a guaranteed enclosure), the precision doubled until the radius reaches
+    ``digits`` (as :func:`rntk_sym.kernels._ball_recursion` does for the seeds' relu). With python-flint
+    this is also how ``digits=D`` is computed (value = the midpoint, error = the radius)."""
+    import flint
+
+    from .backends.ball import to_fraction
+    from .kernels import CERTIFIED_DOUBLINGS, LOG2_10, KernelValue, _outward, ball_guard_digits, long_int_strings
+
+    prec = math.ceil((digits + ball_guard_digits(depth)) * LOG2_10)
+    for attempt in range(CERTIFIED_DOUBLINGS + 1):
+        if attempt:
+            prec *= 2
+        with flint.ctx.workprec(prec):
+            try:
+                ball = run("ball", m, _num("ball", n1), _num("ball", n2), 1 - _num("ball", rho), depth, kernel)
+            except ZeroDivisionError:
+                ball = flint.arb("nan")
+            if not ball.is_finite():
+                raise ValueError(f"certified: the balls lost all accuracy (L = {depth}, {m.act.spec}); "
+                                 "use digits=D without certified for an estimate")
+            mid, rad = to_fraction(ball.mid()), to_fraction(ball.rad())
+            a = None if m.scale is None else _alpha2("ball", m.scale, depth).sqrt().mid()
+        if rad <= abs(mid) * Fraction(1, 2 * 10 ** digits):
+            break
+    ctx = mpmath.MPContext()
+    ctx.prec = prec + 64  # the midpoint's mantissa has at most ~prec bits: held exactly
+    with long_int_strings(digits):
+        interval = (_outward(mid - rad, digits + 3, up=False), _outward(mid + rad, digits + 3, up=True))
+    alpha = None if a is None else ctx.mpf(to_fraction(a).numerator) / to_fraction(a).denominator
+    return KernelValue(ctx.mpf(mid.numerator) / mid.denominator, ctx.mpf(rad.numerator) / rad.denominator, digits,
+                       method, f"certified: arb ball radius ({prec} bits)", alpha, interval)
 
 
 STEP_SECONDS = 2e-4  # rough float64 cost of one layer for one rho (3 dual evaluations; more for arrays)

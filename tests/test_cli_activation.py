@@ -42,9 +42,18 @@ def test_cli_default_network_is_the_seed_kernel(capsys):
                                         (["--activation", "tanh"], "activation"),
                                         (["--weight-var", "0"], "weight_var"), (["--weight-var", "1/2"], "weight_var"),
                                         (["--bias-var", "-0.1"], "bias_var"),
-                                        (["--activation", "step"], "activation"),
-                                        (["--activation", "erf", "--certified"], "certified")])
+                                        (["--activation", "step"], "activation")])
 def test_cli_activation_bad_input(capsys, extra, name):
     code, out, err = run(capsys, BASE + extra)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and name in err, err
+
+
+def test_cli_activation_certified(capsys):
+    # --certified with a closed-form activation: the interval encloses the 40-digit value
+    code, out, _ = run(capsys, BASE + ["--activation", "gelu", "--bias-var", "0.1", "--certified", "--json"])
+    res = json.loads(out)
+    assert code == 0 and res["certified"] and len(res["interval"]) == 2
+    ref = rntk_sym.ntk("resnet", "0.3", 6, gamma="0.5", digits=40, activation="gelu", bias_var="0.1")
+    with mpmath.workdps(50):
+        assert mpmath.mpf(res["interval"][0]) <= ref.value <= mpmath.mpf(res["interval"][1])

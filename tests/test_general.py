@@ -130,7 +130,7 @@ def test_diagonal_is_one():
     ({"norms": (1, 2, 3)}, "norms"), ({"activation": "step"}, "activation"),
     ({"activation": "ab_relu:0,0"}, "activation"),
     ({"activation": "ab_relu:0,0", "digits": 10, "bias_var": 1}, "activation"),
-    ({"activation": "erf", "digits": 20, "certified": True}, "certified"),
+    ({"activation": (np.tanh, np.tanh), "digits": 20, "certified": True}, "certified"),
     ({"activation": "erf", "method": "asymptotic", "digits": 20}, "method")])
 def test_bad_input(kwargs, name):
     with pytest.raises(ValueError, match=f"^{name}"):
@@ -177,3 +177,30 @@ def test_gram_with_raw_inputs():
     # the seeds' relu gram is unchanged (dispatch): rows scaled to the sphere, exactly as before
     assert np.array_equal(rntk_sym.gram(X, Y, arch="ffnet", depth=3, activation="relu"),
                           rntk_sym.gram(X, Y, arch="ffnet", depth=3))
+
+
+@pytest.mark.parametrize("spec", ["erf:1,2,0", "gelu", "leaky_relu:0.1", "sin:1,1,0.3", "relu", "arccos:2",
+                                  "exp:1,0.5"])
+@pytest.mark.parametrize("arch,kw", [("ffnet", {}), ("resnet", {"gamma": "0.5"}), ("resnet", {"alpha": "0.7"})])
+def test_certified_encloses_plain_recursion(spec, arch, kw):
+    # certified=True: the arb ball (rntk_sym.activations.balls) contains the plain recursion at 60 digits, and its
+    # radius reaches the digits asked; near the diagonal (rho = 1 - 1e-6) and with unequal norms and a bias.
+    L, b, norms = 12, "0.1", ("1", "2.5")
+    w = {"exp:1,0.5": "0.1", "arccos:2": "0.1"}.get(spec, "1.5")  # keep the variances bounded to L = 12
+    for kernel in ("ntk", "gp"):
+        kv = G.kernel(arch, "0.999999", L, kernel=kernel, activation=spec, weight_var=w, bias_var=b, norms=norms,
+                      digits=30, certified=True, **kw)
+        with mpmath.workdps(60):
+            a2 = None if arch == "ffnet" else (mpmath.mpf(L) ** -1 if "gamma" in kw else mpmath.mpf("0.49"))
+            ref = plain_recursion(arch, get_activation(spec), mpmath.mpf(w), mpmath.mpf(b), mpmath.mpf(norms[0]),
+                                  mpmath.mpf(norms[1]), mpmath.mpf("0.999999"), L, a2, kernel)
+            assert mpmath.mpf(kv.interval[0]) <= ref <= mpmath.mpf(kv.interval[1])
+        assert kv.error <= abs(kv.value) * mpmath.mpf(10) ** -30 / 2
+
+
+def test_certified_refusals():
+    with pytest.raises(ValueError, match="^certified"):
+        G.kernel("ffnet", "0.3", 3, activation="erf", certified=True)  # no digits
+    z = __import__("sympy").Symbol("z")
+    with pytest.raises(ValueError, match="^certified"):
+        G.kernel("ffnet", "0.3", 3, activation=__import__("sympy").tanh(z), digits=10, certified=True)

@@ -61,11 +61,16 @@ class ClosedActivation:
 
     @cached_property
     def _functions(self):
-        """Lambdified ``(gp, dgp)`` of ``(q1, q2, c, S, theta)`` for numpy and mpmath."""
+        """``(gp, dgp)`` as functions of ``(q1, q2, c, S, theta)``: lambdified for numpy ("float") and mpmath
+        ("mp"), compiled to arb ball operations ("ball", :mod:`rntk_sym.activations.balls`)."""
+        from .balls import ball_function
+
         args = (F.Q1, F.Q2, F.C, F.S, F.TH)
         exprs = (self.closed.gp, self.closed.derivative_dual())
-        return {kind: tuple(sp.lambdify(args, e, modules=mod, cse=True) for e in exprs)
-                for kind, mod in (("float", "numpy"), ("mp", "mpmath"))}
+        out = {kind: tuple(sp.lambdify(args, e, modules=mod, cse=True) for e in exprs)
+               for kind, mod in (("float", "numpy"), ("mp", "mpmath"))}
+        out["ball"] = tuple(ball_function(e, args) for e in exprs)
+        return out
 
     def expectations(self, q1, q2, gap, kind: str = "float"):
         """``(E[phi(u) phi(v)], E[phi'(u) phi'(v)])`` at covariance ``[[q1, c], [c, q2]]``, ``c = sqrt(q1 q2) - gap``.
@@ -90,6 +95,13 @@ class ClosedActivation:
             s, th = r12 * np.sqrt(u * v), 2 * np.arctan2(np.sqrt(u), np.sqrt(v))
             with np.errstate(divide="ignore", invalid="ignore"):
                 return tuple(f(q1, q2, r12 - gap, s, th) for f in fns)
+        if kind == "ball":  # arb balls: the parts of u, v below 0 are dropped rigorously (u, v >= 0 exactly)
+            r12 = (q1 * q2).sqrt()
+            u = (gap / r12).nonnegative_part()
+            v = (2 - u).nonnegative_part()
+            s = r12 * (u * v).sqrt()
+            th = 2 * type(u).atan2(u.sqrt(), v.sqrt())
+            return tuple(f(q1, q2, r12 - gap, s, th) for f in fns)
         r12 = mpmath.sqrt(q1 * q2)
         u = min(max(gap / r12, 0), 2)
         v = 2 - u
