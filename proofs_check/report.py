@@ -16,7 +16,7 @@ from .core import Check, jsonable
 
 MODULES = ("ffnet_thm6", "resnet_thm7", "resnet_thm7_endpoint", "resnet_divisor", "seed000_gamma_gt_half",
            "seed000_degenerate", "seed000_gamma_lt_half", "seed000_gamma_half", "nonlearnability",
-           "empirical_ntk", "gram_gd")
+           "empirical_ntk", "gram_gd", "general_mc")
 
 
 def check_ids() -> dict[str, str]:
@@ -132,6 +132,11 @@ HEADLINES = {
     ),
     "002-nonlearnability": lambda e: (
         f"f(x_j)/y_j = {e['f(x_j)/y_j (J y = 0)']}, f(x*) = {e['f(x*) for general 1^T y = s']} (s = sum y = 0)"
+    ),
+    "general-activation-monte-carlo": lambda e: (
+        "max |MC - exact| / SE = "
+        + _g(max(abs(r["monte_carlo"] - r["exact"]) / r["standard_error"] for r in e["cases"]), "%.2f")
+        + f" over {len(e['cases'])} kernels"
     ),
     "002-thm4-5-empirical-ntk": lambda e: (
         "error ~ m^p, L^q: "

@@ -70,6 +70,10 @@ def _add_kernel(sub) -> None:
     k.add_argument("--certified", action="store_true",
                    help="guaranteed enclosure by ball arithmetic (python-flint); the exact "
                         "recursion only; JSON adds \"certified\" and \"interval\": [lo, hi]")
+    m = k.add_argument_group("network (docs/activations.md; default relu, weight variance 2, bias variance 0)")
+    m.add_argument("--activation", help="NAME[:PARAMS], e.g. erf:1,2,0 or leaky_relu:0.1 (decimal parameters)")
+    m.add_argument("--weight-var", help="sigma_w^2 > 0 (exact decimal)")
+    m.add_argument("--bias-var", help="sigma_b^2 >= 0 (exact decimal)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,10 +101,16 @@ def _cmd_kernel(args) -> dict:
         raise ValueError("certified: available with --convention rntk only")
     if args.complement and convention != "rntk":
         raise ValueError("complement: available with --convention rntk only")
+    extra = {}
+    network = {"activation": args.activation, "weight_var": args.weight_var, "bias_var": args.bias_var}
+    if any(v is not None for v in network.values()):
+        if convention != "rntk":
+            raise ValueError("activation: --activation/--weight-var/--bias-var need --convention rntk")
+        extra = network
     t0 = time.perf_counter()
     with Progress(2 * depth, f"L={depth}", enabled=not (args.json or args.quiet) and depth >= 200000) as bar:
         compute = _kernel if convention == "rntk" else functools.partial(conventions.kernel_in, convention)
-        extra = {"certified": True} if args.certified else {}
+        extra = {**extra, "certified": True} if args.certified else extra
         kv = compute(arch, args.rho, depth, kernel=args.kernel, gamma=args.gamma, alpha=args.alpha,
                      digits=digits, method=method, max_seconds=MAX_RECURSION_SECONDS, progress=bar, **extra)
     seconds = time.perf_counter() - t0
@@ -113,6 +123,7 @@ def _cmd_kernel(args) -> dict:
         "convention": convention, "certified": kv.interval is not None,
         **({} if kv.interval is None else {"interval": list(kv.interval)}),
         **_complement(kv, args.complement, convention),
+        **{k: v for k, v in extra.items() if k != "certified"},
     }
 
 

@@ -111,7 +111,8 @@ def _tiles(n: int, m: int, chunk: int, sym: bool):
 
 
 def gram(X, Y=None, *, arch: str, depth: int, gamma=None, alpha=None, kernel: str = "ntk",
-         chunk: int = DEFAULT_CHUNK, out: np.ndarray | None = None) -> np.ndarray:
+         chunk: int = DEFAULT_CHUNK, out: np.ndarray | None = None, activation=None, weight_var=None,
+         bias_var=None) -> np.ndarray:
     """Gram matrix ``K[i, j]`` of the normalized NTK ``Omegabar_L`` (``kernel="ntk"``) or normalized
     GP kernel (``kernel="gp"``) between the rows of ``X`` (n, D) and of ``Y`` (m, D), float64.
 
@@ -130,7 +131,17 @@ def gram(X, Y=None, *, arch: str, depth: int, gamma=None, alpha=None, kernel: st
     Memory: besides ``out`` (n x m float64, allocated unless given; e.g. an ``np.memmap`` for
     n = 20000), O(``chunk``) floats: the pairs are run through the recursion ``chunk`` at a time.
     Time: O(n m L) (half that when ``Y`` is None).
+
+    ``activation``, ``weight_var``, ``bias_var``: another network than the seeds' relu is computed by
+    :func:`rntk_sym.general.gram`, whose input kernel is ``<x, y>`` (the rows' norms enter the kernel).
     """
+    from . import general
+
+    if general.uses_general(arch, activation, weight_var, bias_var, gamma, alpha):
+        if out is not None:
+            raise ValueError("out: not supported with an activation other than the seeds' relu")
+        return general.gram(X, Y, arch=arch, depth=depth, gamma=gamma, alpha=alpha, kernel=kernel,
+                            activation=activation, weight_var=weight_var, bias_var=bias_var, chunk=chunk)
     arch = inputs.choice("arch", arch, inputs.ARCHS)
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
     depth = inputs.depth(depth)

@@ -403,7 +403,8 @@ def estimate_seconds(digits: int | None, depth: int, n_rho: int = 1) -> float:
 
 def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha=None,
            digits: int | None = None, method: str = "auto", max_seconds: float | None = None,
-           progress: Callable[[int], None] | None = None, certified: bool = False):
+           progress: Callable[[int], None] | None = None, certified: bool = False,
+           activation=None, weight_var=None, bias_var=None, norms=None):
     """Normalized NTK (``kernel="ntk"``) or GP kernel (``kernel="gp"``) of ``arch``.
 
     Arguments (docs/model.md symbols): ``rho`` = <x, x'> in [-1, 1]; ``depth`` = L >= 1; for
@@ -433,7 +434,19 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     is doubled until the radius reaches D digits (at most 3 times). ``method="asymptotic"`` is refused,
     and so is an irrational SymPy ``rho`` (its value is SymPy's evaluation, not a certified enclosure).
     Where the radius still misses D digits, ``correct_digits`` says how many the ball supports.
+
+    ``activation`` (a name such as ``"erf"`` or ``"leaky_relu:0.1"``, or an activation object),
+    ``weight_var`` = sigma_w^2, ``bias_var`` = sigma_b^2, ``norms`` = the input squared norms: any other
+    network than relu, 2, 0 is computed by :func:`rntk_sym.general.kernel` (docs/activations.md).
     """
+    from . import general
+
+    if general.uses_general(arch, activation, weight_var, bias_var, gamma, alpha):
+        return general.kernel(arch, rho, depth, kernel=kernel, gamma=gamma, alpha=alpha, digits=digits,
+                              method=method, certified=certified, activation=activation, weight_var=weight_var,
+                              bias_var=bias_var, norms=norms, max_seconds=max_seconds)
+    if norms is not None:
+        general.norms_pair(norms)  # validated; the seeds' kernels are positively homogeneous
     arch = inputs.choice("arch", arch, inputs.ARCHS)
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
     method = inputs.choice("method", method, METHODS)
@@ -610,17 +623,21 @@ kernel_fn = kernel  # the module function, for code whose argument ``kernel`` sh
 
 
 def ntk(arch: str, rho, depth: int, *, gamma=None, alpha=None, digits: int | None = None,
-        method: str = "auto", progress: Callable[[int], None] | None = None, certified: bool = False):
+        method: str = "auto", progress: Callable[[int], None] | None = None, certified: bool = False,
+        activation=None, weight_var=None, bias_var=None, norms=None):
     """Normalized NTK ``Omegabar_L(rho)``; see :func:`kernel`."""
     return kernel(arch, rho, depth, kernel="ntk", gamma=gamma, alpha=alpha, digits=digits, method=method,
-                  progress=progress, certified=certified)
+                  progress=progress, certified=certified, activation=activation,
+                  weight_var=weight_var, bias_var=bias_var, norms=norms)
 
 
 def gp(arch: str, rho, depth: int, *, gamma=None, alpha=None, digits: int | None = None, method: str = "auto",
-       progress: Callable[[int], None] | None = None, certified: bool = False):
+       progress: Callable[[int], None] | None = None, certified: bool = False,
+       activation=None, weight_var=None, bias_var=None, norms=None):
     """Normalized GP kernel ``rho_L``; see :func:`kernel`."""
     return kernel(arch, rho, depth, kernel="gp", gamma=gamma, alpha=alpha, digits=digits, method=method,
-                  progress=progress, certified=certified)
+                  progress=progress, certified=certified, activation=activation,
+                  weight_var=weight_var, bias_var=bias_var, norms=norms)
 
 
 __all__ = ["KernelValue", "kernel", "ntk", "gp"]

@@ -1,0 +1,441 @@
+"""Kernels of FFNets and ResNets with any activation, weight variance and bias variance.
+
+The networks, their recursions, which layers are trained and the normalization are derived in
+docs/activations.md; in short, with ``E(q1, q2, c) = E[phi(u) phi(v)]`` and
+``Ed(q1, q2, c) = E[phi'(u) phi'(v)]`` for ``(u, v) ~ N(0, [[q1, c], [c, q2]])``
+(:mod:`rntk_sym.activations`), ``sigma_w^2`` = ``weight_var``, ``sigma_b^2`` = ``bias_var``, input
+squared norms ``n1, n2`` = ``norms`` and ``<x, x'> = rho sqrt(n1 n2)``:
+
+- FFNet (L hidden layers ``Dense(sigma_w, sigma_b)`` + phi, then a fixed readout ``Dense(sigma_w, sigma_b)``;
+  trained: every hidden layer's weights and biases). Pre-activation kernel and NTK:
+  ``k_1 = sigma_w^2 <x, x'> + sigma_b^2``, ``Theta_1 = k_1``;
+  ``k_{l+1} = sigma_w^2 E(k_l) + sigma_b^2``, ``Omega_{l+1} = sigma_w^2 Ed(k_l) Theta_l``,
+  ``Theta_{l+1} = k_{l+1} + Omega_{l+1}``. Returned: GP ``k_{L+1}``, NTK ``Omega_{L+1}`` (readout fixed).
+- ResNet (``x_0 = <x, .>`` embedding fixed, branch ``alpha V phi(Dense(sigma_w, sigma_b) x)``, fixed readout;
+  trained: ``W_l, b_l, V_l``): ``S_l = sigma_w^2 K_{l-1} + sigma_b^2``, ``K_0 = <x, x'>``, ``T_0 = 0``;
+  ``K_l = K_{l-1} + alpha^2 E(S_l)``,
+  ``T_l = (1 + alpha^2 sigma_w^2 Ed(S_l)) T_{l-1} + alpha^2 (E(S_l) + Ed(S_l) S_l)``.
+  Returned: GP ``K_L``, NTK ``T_L``.
+
+Each kernel is normalized by its diagonal: ``k(x, x') / sqrt(k(x, x) k(x', x'))``. With relu,
+``sigma_w^2 = 2``, ``sigma_b^2 = 0`` these are the seeds' ``rho_L`` and ``Omegabar_L`` (MATH.md
+sections 2-3; tests/test_general.py checks the values against :mod:`rntk_sym.kernels`).
+
+The recursion is written once (:func:`run`) against a number kind: ``"float"`` (numpy float64,
+vectorized over rho) or ``"mp"`` (mpmath at the precision of an enclosing ``mpmath.workprec``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import cache
+
+import mpmath
+import numpy as np
+
+from . import inputs
+from .activations import get_activation, is_default_relu
+from .backends import NUMPY
+from .backends._plain import PlainScalar
+
+
+@dataclass(frozen=True)
+class Model:
+    """The network: ``arch``, activation ``act``, exact ``weight_var`` (sigma_w^2) and ``bias_var``
+    (sigma_b^2), and for the ResNet its residual ``scale`` (:class:`rntk_sym.inputs.Scaling`)."""
+
+    arch: str
+    act: object
+    weight_var: Fraction
+    bias_var: Fraction
+    scale: inputs.Scaling | None
+
+
+def resolve(arch: str, activation=None, weight_var=None, bias_var=None, gamma=None, alpha=None) -> Model:
+    """Validate the model arguments (one-line ValueError naming the bad one); defaults relu, 2, 0."""
+    act = get_activation("relu" if activation is None else activation)
+    w = Fraction(2) if weight_var is None else inputs.exact_number("weight_var", weight_var)
+    if w <= 0:
+        raise ValueError(f"weight_var: must be > 0, got {weight_var!r}")
+    b = Fraction(0) if bias_var is None else inputs.exact_number("bias_var", bias_var)
+    if b < 0:
+        raise ValueError(f"bias_var: must be >= 0, got {bias_var!r}")
+    return Model(arch, act, w, b, inputs.scaling(arch, gamma, alpha))
+
+
+def is_seed_model(m: Model) -> bool:
+    """relu with sigma_w^2 = 2 and sigma_b^2 = 0: the seeds' network, computed by :mod:`rntk_sym.kernels`
+    (its normalized kernels do not depend on the input norms: every map is positively homogeneous)."""
+    return is_default_relu(m.act) and m.weight_var == 2 and m.bias_var == 0
+
+
+def uses_general(arch, activation, weight_var, bias_var, gamma=None, alpha=None) -> bool:
+    """Whether :func:`rntk_sym.kernel` (and ``gram``) must leave the seeds' relu code: validates the model
+    arguments, then False for relu with sigma_w^2 = 2, sigma_b^2 = 0 (whatever the input norms)."""
+    if activation is None and weight_var is None and bias_var is None:
+        return False
+    arch = inputs.choice("arch", arch, inputs.ARCHS)
+    return not is_seed_model(resolve(arch, activation, weight_var, bias_var, gamma, alpha))
+
+
+def norms_pair(norms) -> tuple[Fraction, Fraction]:
+    """``norms`` = the two input squared norms ``(|x|^2, |x'|^2)``, each > 0 (one number: both)."""
+    if norms is None:
+        return Fraction(1), Fraction(1)
+    pair = norms if isinstance(norms, (tuple, list)) else (norms, norms)
+    if len(pair) != 2:
+        raise ValueError(f"norms: must be two squared input norms (|x|^2, |x'|^2), got {norms!r}")
+    out = tuple(inputs.exact_number("norms", x) for x in pair)
+    if min(out) <= 0:
+        raise ValueError(f"norms: must be > 0, got {norms!r}")
+    return out
+
+
+def _num(kind: str, q: Fraction):
+    """The exact rational ``q`` as a number of ``kind`` ("float", "mp", or "ball": an arb ball)."""
+    if kind == "float":
+        return np.float64(q.numerator / q.denominator)
+    if kind == "ball":
+        import flint
+
+        return flint.arb(q.numerator) / q.denominator
+    return mpmath.mpf(q.numerator) / q.denominator
+
+
+def _sqrt(kind: str, x):
+    """Square root in ``kind``; in balls of quantities that are >= 0 exactly (variances, their products)."""
+    if kind == "float":
+        return np.sqrt(x)
+    return x.nonnegative_part().sqrt() if kind == "ball" else mpmath.sqrt(x)
+
+
+def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str):
+    """The normalized kernel (``kernel`` "ntk" or "gp") after ``depth`` layers, in number ``kind``.
+
+    ``n1, n2``: input squared norms; ``u = 1 - rho`` with rho the cosine of the inputs' angle (numbers
+    of ``kind``, possibly numpy arrays; ``u`` rather than rho so that nearly parallel inputs keep it).
+    Each covariance ``[[q1, c], [c, q2]]`` is carried as its diagonal and its gap ``sqrt(q1 q2) - c``
+    (docs/activations.md, "Cancellation-free state"), so that correlations near 1 keep their relative
+    accuracy in ``1 - correlation``. Cost: 3 evaluations of the duals per layer (the pair and both
+    diagonals) and, in float64 near the diagonal, the complement's quadrature.
+    """
+    sw2, sb2 = _num(kind, m.weight_var), _num(kind, m.bias_var)
+    def sqrt(x):
+        return _sqrt(kind, x)
+    diag, gap = [n1, n2], sqrt(n1 * n2) * u  # the input kernel <x, x'> = sqrt(n1 n2) - gap
+
+    def on_diagonal(q):  # (E, Ed) at (q, q, c = q); a Gram's pairs share few distinct diagonals: evaluate those
+        if kind != "float" or np.ndim(q) == 0 or np.size(q) < 64:
+            return m.act.expectations(q, q, 0 * q, kind)
+        uq, inv = np.unique(q, return_inverse=True)
+        return tuple(x[inv].reshape(np.shape(q)) for x in m.act.expectations(uq, uq, 0 * uq, kind))
+
+    def step(d, g):  # the duals at the pair and at both diagonals, and the complement M
+        q1, q2 = d
+        e1 = on_diagonal(q1)
+        e2 = e1 if np.ndim(q1) == 0 and q1 == q2 else on_diagonal(q2)  # equal norms: one diagonal
+        e12 = m.act.expectations(q1, q2, g, kind)
+        return e1, e2, e12, complement(m.act, kind, q1, q2, g, e1[0], e2[0], e12[0])
+
+    def pair(d, g):  # the cross entry sqrt(q1 q2) - gap
+        return sqrt(d[0] * d[1]) - g
+
+    if m.arch == "ffnet":
+        diag, gap = [sw2 * x + sb2 for x in diag], affine_gap(sqrt, sw2, sb2, diag, gap)
+        theta = diag + [pair(diag, gap)]  # Theta_1 = k_1
+        for _ in range(depth):
+            *ed, M = step(diag, gap)
+            omega = [sw2 * d * t for (_, d), t in zip(ed, theta)]
+            diag = [sw2 * e + sb2 for e, _ in ed[:2]]
+            gap = sw2 * M - _square(sqrt(diag[0]) - sqrt(diag[1])) / 2
+            theta = [k + o for k, o in zip(diag + [pair(diag, gap)], omega)]
+        _overflow(kind, m, depth, diag + (omega[:2] if kernel == "ntk" else []))
+        if kernel == "ntk":
+            return omega[2] / sqrt(omega[0] * omega[1])
+    else:
+        a2 = _alpha2(kind, m.scale, depth)
+        # each block moves the state by O(alpha^2): float64 keeps it as a compensated sum (backends.floats)
+        acc = NUMPY if kind == "float" else PlainScalar()
+        state = [acc.accumulator(x) for x in (*diag, gap, 0 * n1, 0 * n2, 0 * gap)]
+        for _ in range(depth):
+            k1, k2, gap, *T = (acc.lead(x) for x in state)
+            S, gap_s = [sw2 * x + sb2 for x in (k1, k2)], affine_gap(sqrt, sw2, sb2, (k1, k2), gap)
+            *ed, M = step(S, gap_s)
+            dT = [a2 * (sw2 * d * t + e + d * s) for t, (e, d), s in zip(T, ed, S + [pair(S, gap_s)])]
+            new = [k1 + a2 * ed[0][0], k2 + a2 * ed[1][0]]
+            # the gap of K + alpha^2 E: (K1 + K2)/2 - K12 grows by alpha^2 M; the geometric-mean terms are exact
+            dgap = _square(sqrt(k1) - sqrt(k2)) / 2 + a2 * M - _square(sqrt(new[0]) - sqrt(new[1])) / 2
+            state = [acc.add(x, d) for x, d in zip(state, (a2 * ed[0][0], a2 * ed[1][0], dgap, *dT))]
+        k1, k2, gap, *T = (acc.total(x) for x in state)
+        diag = [k1, k2]
+        _overflow(kind, m, depth, diag + (T[:2] if kernel == "ntk" else []))
+        if kernel == "ntk":
+            return T[2] / sqrt(T[0] * T[1])
+    return 1 - gap / sqrt(diag[0] * diag[1])
+
+
+def _overflow(kind: str, m: Model, depth: int, diagonals):
+    """ValueError naming ``depth`` when a float64 variance overflowed, or a ball's became infinite (mpmath
+    numbers do not overflow)."""
+    finite = {"float": lambda d: np.all(np.isfinite(d)), "ball": lambda d: d.is_finite()}.get(kind)
+    if finite is not None and not all(finite(d) for d in diagonals):
+        raise ValueError(f"depth: the kernels of {m.act.spec} overflow float64 by L = {depth} "
+                         "(the variances grow without bound); use digits=D")
+
+
+def _square(x):
+    """``x * x`` (in arb, ``x ** 2`` of a ball containing 0 is NaN: pow goes through the logarithm)."""
+    return x * x
+
+
+def affine_gap(sqrt, a, b, diag, gap):
+    """Gap of ``a K + b`` from that of ``K``: ``a gap + a b (sqrt g1 - sqrt g2)^2 / (sqrt(G1 G2) + a sqrt(g1 g2) + b)``
+    with ``G = a g + b`` (``G1 G2 - (a sqrt(g1 g2) + b)^2 = a b (sqrt g1 - sqrt g2)^2``: no cancellation)."""
+    g1, g2 = diag
+    return a * gap + a * b * _square(sqrt(g1) - sqrt(g2)) / (sqrt((a * g1 + b) * (a * g2 + b)) + a * sqrt(g1 * g2) + b)
+
+
+COMPLEMENT_BELOW = 1 / 16  # use the integral where 1 - correlation is below this (the direct form loses <= 16 ulp)
+# Gauss-Legendre nodes of the integral by range of 1 - correlation: the integrand is analytic in s = sqrt(gap) up
+# to s^2 ~ 2 sqrt(q1 q2) (v = 0), so n nodes err by ~ (gap / (2 sqrt(q1 q2)))^(2n): 4 nodes below 1e-4, 12 up to 1/16
+COMPLEMENT_TIERS = ((1e-4, 4), (COMPLEMENT_BELOW, 12))
+
+
+@cache
+def _gauss_legendre01(n: int):
+    x, w = np.polynomial.legendre.leggauss(n)
+    return (x + 1) / 2, w / 2
+
+
+def complement(act, kind: str, q1, q2, gap, e1, e2, e12):
+    """``M = (E1 + E2)/2 - E12`` (= ``E[(phi(u) - phi(v))^2] / 2 >= 0``), the gap-increment of the GP map.
+
+    The direct difference cancels when the correlation is near 1; there (float64, ``1 - rho <
+    COMPLEMENT_BELOW``) it is ``B + I`` with ``B = (E1 + E2)/2 - E(q1, q2, gap 0)`` (exactly 0 for
+    ``q1 = q2``) and, by Price's theorem, ``I = int_c^sqrt(q1 q2) E[phi' phi'] dc' =
+    int_0^sqrt(gap) Ed(gap = s^2) 2 s ds`` (smooth in s also for kinked activations), by Gauss-Legendre
+    (COMPLEMENT_TIERS). In mpmath the direct form is used: the guard digits and the two-precision
+    estimate cover its loss.
+    """
+    direct = (e1 + e2) / 2 - e12
+    if kind != "float" or getattr(act, "dphi", True) is None:  # no derivative: no Price integral
+        return direct
+    q1, q2, gap = np.broadcast_arrays(q1, q2, gap)
+    u = gap / np.sqrt(q1 * q2)
+    out = None
+    lower = -1.0
+    for upper, nodes in COMPLEMENT_TIERS:
+        near = np.flatnonzero((u > lower) & (u < upper))
+        lower = upper
+        if near.size == 0:
+            continue
+        if out is None:
+            out = np.array(direct, dtype=float, copy=True)
+        x, w = _gauss_legendre01(nodes)
+        a, b, g = (t.ravel()[near][:, None] for t in (q1, q2, gap))
+        ed = act.derivative_dual(a, b, g * x**2, kind)
+        top, _ = act.expectations(a[:, 0], b[:, 0], 0 * g[:, 0], kind)
+        f1, f2 = (np.broadcast_to(e, out.shape).ravel()[near] for e in (e1, e2))
+        out.flat[near] = (f1 + f2) / 2 - top + g[:, 0] * (ed @ (2 * x * w))
+    if out is None:
+        return direct
+    return out if out.ndim else out[()]
+
+
+def _alpha2(kind: str, scale: inputs.Scaling, depth: int):
+    """``alpha^2``: ``depth^(-2 gamma)`` or the constant alpha squared."""
+    if scale.alpha is not None:
+        return _num(kind, scale.alpha * scale.alpha)
+    g = _num(kind, scale.gamma)
+    return _num(kind, Fraction(depth)) ** (-2 * g)
+
+
+def _check_model(m: Model, kernel: str, certified: bool, method: str):
+    if m.act.singular_derivative and kernel == "ntk":
+        raise ValueError(f"activation: the derivative of {m.act.spec} has a Dirac part, so E[phi'(u) phi'(v)] is "
+                         "infinite on the diagonal and the NTK is not defined; use kernel='gp'")
+    if kernel == "ntk" and getattr(m.act, "dphi", True) is None:
+        raise ValueError("activation: a callable without its derivative gives the GP kernel only; "
+                         "pass (phi, dphi) or a SymPy expression")
+    if certified and m.act.quadrature:
+        raise ValueError("certified: ball arithmetic needs a closed-form dual, not a quadrature dual; use digits=D")
+    if method == "asymptotic":
+        raise ValueError("method: the skip-ahead exists for the seeds' relu network only; use method='recursion'")
+
+
+def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha=None, digits: int | None = None,
+           method: str = "auto", certified: bool = False, activation=None, weight_var=None, bias_var=None,
+           norms=None, max_seconds: float | None = None):
+    """Normalized NTK or GP kernel of the network of :class:`Model` (see :func:`rntk_sym.kernel`).
+
+    ``activation``: a name (``"erf"``, ``"leaky_relu:0.1"``), an activation object; ``weight_var`` =
+    sigma_w^2 > 0, ``bias_var`` = sigma_b^2 >= 0, ``norms`` = ``(|x|^2, |x'|^2)`` (default (1, 1)).
+    ``digits=None``: float64, vectorized over an array ``rho``; ``digits=D``: a
+    :class:`rntk_sym.KernelValue`: for closed-form duals with python-flint, one run in arb balls (error = the
+    radius, a guaranteed bound; ``certified=True`` also returns the ball as ``interval``); otherwise (user
+    activations, no flint) two mpmath runs at two precisions, whose difference is the error estimate.
+    ``max_seconds``: refuse (ValueError naming ``depth``) a recursion estimated to take longer.
+    """
+    arch = inputs.choice("arch", arch, inputs.ARCHS)
+    kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
+    method = inputs.choice("method", method, ("auto", "recursion", "asymptotic"))
+    depth = inputs.depth(depth)
+    m = resolve(arch, activation, weight_var, bias_var, gamma, alpha)
+    n1, n2 = norms_pair(norms)
+    digits = inputs.digits(digits)
+    _check_model(m, kernel, certified, method)
+    if digits is None and certified:
+        raise ValueError("certified: needs digits=D (ball arithmetic is a high-precision method)")
+    if digits is None:
+        r = inputs.rho_array(rho)
+        _refuse_slow(depth, max_seconds)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = run("float", m, _num("float", n1), _num("float", n2), 1 - r, depth, kernel)
+        _finite(out, m, depth)
+        return float(out) if r.ndim == 0 else out
+    _refuse_slow(depth, max_seconds, digits)
+    from .kernels import _has_flint
+
+    if certified:
+        return _certified(m, kernel, inputs.rho_exact(rho), depth, n1, n2, digits, "recursion (certified)")
+    if not m.act.quadrature and _has_flint():  # balls are exact steps with a guaranteed radius, and fast
+        try:
+            return _certified(m, kernel, inputs.rho_exact(rho), depth, n1, n2, digits, "recursion")
+        except ValueError:  # the balls lost accuracy: the two-precision estimate below still applies
+            pass
+    return _high_precision(m, kernel, inputs.rho_exact(rho), depth, n1, n2, digits)
+
+
+def _certified(m: Model, kernel: str, rho: Fraction, depth: int, n1, n2, digits: int, method: str):
+    """The recursion in arb balls (a guaranteed enclosure), the precision doubled until the radius reaches
+    ``digits`` (as :func:`rntk_sym.kernels._ball_recursion` does for the seeds' relu). With python-flint
+    this is also how ``digits=D`` is computed (value = the midpoint, error = the radius)."""
+    import flint
+
+    from .backends.ball import to_fraction
+    from .kernels import CERTIFIED_DOUBLINGS, LOG2_10, KernelValue, _outward, ball_guard_digits, long_int_strings
+
+    prec = math.ceil((digits + ball_guard_digits(depth)) * LOG2_10)
+    for attempt in range(CERTIFIED_DOUBLINGS + 1):
+        if attempt:
+            prec *= 2
+        with flint.ctx.workprec(prec):
+            try:
+                ball = run("ball", m, _num("ball", n1), _num("ball", n2), 1 - _num("ball", rho), depth, kernel)
+            except ZeroDivisionError:
+                ball = flint.arb("nan")
+            if not ball.is_finite():
+                raise ValueError(f"certified: the balls lost all accuracy (L = {depth}, {m.act.spec}); "
+                                 "use digits=D without certified for an estimate")
+            mid, rad = to_fraction(ball.mid()), to_fraction(ball.rad())
+            a = None if m.scale is None else _alpha2("ball", m.scale, depth).sqrt().mid()
+        if rad <= abs(mid) * Fraction(1, 2 * 10 ** digits):
+            break
+    ctx = mpmath.MPContext()
+    ctx.prec = prec + 64  # the midpoint's mantissa has at most ~prec bits: held exactly
+    with long_int_strings(digits):
+        interval = (_outward(mid - rad, digits + 3, up=False), _outward(mid + rad, digits + 3, up=True))
+    alpha = None if a is None else ctx.mpf(to_fraction(a).numerator) / to_fraction(a).denominator
+    return KernelValue(ctx.mpf(mid.numerator) / mid.denominator, ctx.mpf(rad.numerator) / rad.denominator, digits,
+                       method, f"certified: arb ball radius ({prec} bits)", alpha, interval)
+
+
+STEP_SECONDS = 2e-4  # rough float64 cost of one layer for one rho (3 dual evaluations; more for arrays)
+
+
+def _refuse_slow(depth: int, max_seconds: float | None, digits: int | None = None):
+    """ValueError naming ``depth`` when the recursion is estimated to take longer than ``max_seconds``
+    (default: a day); mpmath steps cost about 20x a float64 step, twice (two precisions)."""
+    from .kernels import REFUSE_SECONDS
+
+    limit = REFUSE_SECONDS if max_seconds is None else max_seconds
+    seconds = depth * STEP_SECONDS * (1 if digits is None else 40 * (1 + digits / 100))
+    if seconds > limit:
+        raise ValueError(f"depth: the recursion at L = {depth} would take about {seconds / 3600:.3g} hours "
+                         f"(limit {limit / 3600:.3g} h); the skip-ahead covers the seeds' relu network only")
+
+
+def _finite(values, m: Model, depth: int):
+    """ValueError naming ``activation`` for a non-finite normalized kernel (e.g. 0/0 for phi = 0 without
+    bias); float64 overflow of the variances is reported by :func:`_overflow`, naming ``depth``."""
+    if isinstance(values, mpmath.mpf):
+        finite, nan = mpmath.isfinite(values), mpmath.isnan(values)
+    else:
+        finite, nan = np.isfinite(values).all(), np.isnan(values).any()
+    if finite:
+        return
+    if nan:
+        raise ValueError(f"activation: the normalized kernel of {m.act.spec} is undefined here (NaN: a vanishing "
+                         "or infinite variance)")
+    raise ValueError(f"activation: the normalized kernel of {m.act.spec} is infinite here")
+
+
+def guard_digits(depth: int) -> int:
+    """Guard digits of the mpmath runs: L steps of rounding (as :func:`rntk_sym.kernels.guard_digits`) and
+    up to 8 more for the square-root loss of the closed forms at correlations within 1e-16 of +-1."""
+    return 20 + len(str(depth))
+
+
+def _high_precision(m: Model, kernel: str, rho: Fraction, depth: int, n1, n2, digits: int):
+    from .kernels import LOG2_10, KernelValue
+
+    prec1 = math.ceil((digits + guard_digits(depth)) * LOG2_10)
+    prec2 = prec1 + max(32, prec1 // 4)
+    values = []
+    for prec in (prec1, prec2):
+        with mpmath.workprec(prec):
+            try:
+                values.append(run("mp", m, _num("mp", n1), _num("mp", n2), 1 - _num("mp", rho), depth, kernel))
+            except ZeroDivisionError:  # mpmath raises where float64 gives NaN: the same diagnosis
+                values.append(mpmath.nan)
+    ctx = mpmath.MPContext()  # the value's own context at its precision, as rntk_sym.kernels returns it
+    ctx.prec = prec2
+    with mpmath.workprec(prec2):
+        _finite(values[1], m, depth)
+        err = abs(values[1] - values[0])
+        a = None if m.scale is None else ctx.mpf(mpmath.sqrt(_alpha2("mp", m.scale, depth)))
+    return KernelValue(ctx.mpf(values[1]), ctx.mpf(err), digits, "recursion",
+                       f"estimate: |v({prec1} bits) - v({prec2} bits)|", a)
+
+
+def gram(X, Y=None, *, arch: str, depth: int, gamma=None, alpha=None, kernel: str = "ntk", activation=None,
+         weight_var=None, bias_var=None, chunk: int = 1 << 14) -> np.ndarray:
+    """Gram matrix of the normalized kernel between the rows of ``X`` and ``Y`` (see :func:`rntk_sym.gram`),
+    float64, for the network of :class:`Model`. The input kernel is ``<x, y>``: each row's squared norm
+    enters the recursion (it matters with biases or a non-homogeneous activation); the angle's
+    ``1 - rho`` comes from :mod:`rntk_sym.gram`'s cancellation-free routine."""
+    from .gram import _tiles, _unit_rows, _uv
+
+    arch = inputs.choice("arch", arch, inputs.ARCHS)
+    kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
+    depth = inputs.depth(depth)
+    m = resolve(arch, activation, weight_var, bias_var, gamma, alpha)
+    _check_model(m, kernel, False, "recursion")
+    sym = Y is None
+    Xh, Xl = _unit_rows("X", X)
+    Yh, Yl = (Xh, Xl) if sym else _unit_rows("Y", Y)
+    if Yh.shape[1] != Xh.shape[1]:
+        raise ValueError(f"Y: must have D = {Xh.shape[1]} columns like X, got {Yh.shape[1]}")
+    nx = np.einsum("ij,ij->i", np.asarray(X, float), np.asarray(X, float))
+    ny = nx if sym else np.einsum("ij,ij->i", np.asarray(Y, float), np.asarray(Y, float))
+    n, k = len(Xh), len(Yh)
+    _refuse_slow(depth * max(1, n * k) ** 0.5, None)
+    out = np.empty((n, k))
+    if sym:
+        out[np.arange(n), np.arange(n)] = 1.0
+    for i0, i1, j0, j1 in _tiles(n, k, chunk, sym):
+        rho = Xh[i0:i1] @ Yh[j0:j1].T
+        r, c = np.nonzero(np.ones_like(rho, dtype=bool) if not sym else
+                          np.arange(j0, j1)[None, :] > np.arange(i0, i1)[:, None])
+        u, _ = _uv(np.clip(rho[r, c], -1.0, 1.0), Xh, Xl, Yh, Yl, r + i0, c + j0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            vals = run("float", m, nx[r + i0], ny[c + j0], u, depth, kernel)
+        _finite(vals, m, depth)
+        out[r + i0, c + j0] = vals
+        if sym:
+            out[c + j0, r + i0] = vals
+    return out
+
+
+__all__ = ["Model", "resolve", "kernel", "gram", "run"]
