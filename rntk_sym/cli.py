@@ -81,7 +81,7 @@ def _cmd_kernel(args) -> dict:
     if args.certified and convention != "rntk":
         raise ValueError("certified: available with --convention rntk only")
     t0 = time.perf_counter()
-    with Progress(2 * depth, f"L={depth}", enabled=not (args.json or args.quiet) and depth >= 200000) as bar:
+    with Progress(2 * depth, f"L={depth}", enabled=not (args.json or args.quiet)) as bar:
         compute = _kernel if convention == "rntk" else functools.partial(conventions.kernel_in, convention)
         extra = {"certified": True} if args.certified else {}
         kv = compute(arch, args.rho, depth, kernel=args.kernel, gamma=args.gamma, alpha=args.alpha,
