@@ -717,18 +717,80 @@ def continuum_theta_ode(rho, digits: int):
         raise ValueError("rho: the continuum orbit is defined off the diagonal (rho < 1)")
     ctx = _ctx(digits)
     th0 = ctx.acos(_num(ctx, r))
-    pi = ctx.pi
 
     def rhs(x, y):
         th = th0 - x  # odefun integrates forward in x = theta_0 - theta
         t, S = y
-        s3 = ctx.sin(th) - th * ctx.cos(th)  # th >= 2^-14: cancellation < 30 bits, within the caller's guard
-        inv_v = pi * ctx.sin(th) / s3
-        c = ctx.cos(th)
-        Q = (c + s3 / pi + c * (1 - th / pi)) / 2
-        return [inv_v, (Q - (th / pi) * S) * inv_v]
+        inv_v, Q = _angle_rates(ctx, th)
+        return [inv_v, (Q - (th / ctx.pi) * S) * inv_v]
 
     return ctx, th0, ctx.odefun(rhs, 0, [ctx.mpf(0), ctx.mpf(0)])
+
+
+def _angle_rates(ctx, th):
+    """``(1/v, Q)`` of the continuum ODE at the angle ``th``: ``1/v = -dt/dtheta = pi sin th / s3(th)``
+    and ``Q = (shat + rho shatp)/2`` with ``rho = cos th`` (both analytic on ``(0, pi]``, sec. 7.1)."""
+    pi, sn, c = ctx.pi, ctx.sin(th), ctx.cos(th)
+    s3 = sn - th * c  # th >= 2^-14: cancellation < 30 bits, within the callers' guard digits
+    return pi * sn / s3, (c + s3 / pi + c * (1 - th / pi)) / 2
+
+
+MIN_ORBIT_ANGLE = 2.0 ** -12  # continuum_kernels follows the orbit down to this angle; below, one rho at a time
+
+
+def continuum_kernels(rhos, tau, digits: int = 12) -> list:
+    """``S(tau)/tau`` (:func:`continuum_kernel`, sec. 6.1) for many ``rho`` from ONE solution of the
+    continuum ODE, to about ``digits`` digits (no error estimate: for figures; the tests compare it
+    with :func:`continuum_kernel`).
+
+    The flow ``d rho/dt = shat(rho) - rho`` is autonomous, so every start lies on the orbit that leaves
+    ``theta = pi`` (rho = -1) at t = 0, shifted in time. With the angle as independent variable (sec. 7.1)
+    one solve of ``dt/dtheta = -1/v``, ``dE/dtheta = -(theta/pi) E / v``, ``dJ/dtheta = -Q E / v`` from
+    ``theta = pi`` (``t = J = 0``, ``E = 1``; ``E = exp(int theta/pi dt)``) gives every rho at once: the
+    S equation ``dS/dt = -(theta/pi) S + Q``, ``S = 0`` at the start, is linear, ``d(E S)/dt = Q E``, so
+    from ``theta_0 = arccos rho`` to the angle ``theta_1`` reached at time ``t(theta_0) + tau``
+
+        S(tau) = (J(theta_1) - J(theta_0)) / E(theta_1).
+
+    ``theta_1`` solves ``t(theta_1) = t(theta_0) + tau`` by Newton's method from the small side (``t``
+    is convex in ``pi - theta``: no overshoot). Starts whose ``theta_1`` falls below MIN_ORBIT_ANGLE
+    (rho within ~1e-5 of 1 at tau ~ 1) are computed one by one by :func:`continuum_kernel`.
+    Returns mpf values, in the order of ``rhos``.
+    """
+    ctx = mpmath.MPContext()
+    ctx.dps = digits + 8  # guard: the cancellation of s3 near MIN_ORBIT_ANGLE, of J(theta_1) - J(theta_0)
+    pi, tol = ctx.pi, ctx.mpf(10) ** -(digits + 2)
+    T = _num(ctx, tau)
+
+    def rhs(x, y):
+        th = pi - x  # odefun integrates forward in x = pi - theta
+        inv_v, Q = _angle_rates(ctx, th)
+        return [inv_v, y[1] * (th / pi) * inv_v, Q * y[1] * inv_v]
+
+    sol = ctx.odefun(rhs, 0, [ctx.zero, ctx.one, ctx.zero], tol=tol)
+    out = []
+    for rho in rhos:
+        r = inputs.rho_exact(rho)
+        if r == 1:
+            out.append(ctx.one)
+            continue
+        th0 = ctx.acos(_num(ctx, r))
+        t0, _, J0 = sol(pi - th0)
+        target = t0 + T
+        th = th0 / 2
+        while th >= MIN_ORBIT_ANGLE and sol(pi - th)[0] < target:
+            th /= 2
+        if th < MIN_ORBIT_ANGLE:
+            out.append(continuum_kernel(r, tau, digits)[0])
+            continue
+        for _ in range(100):  # Newton: t(th) - target > 0 decreases to 0 as th grows
+            step = (sol(pi - th)[0] - target) / _angle_rates(ctx, th)[0]
+            th += step
+            if step <= tol * th:
+                break
+        _, E1, J1 = sol(pi - th)
+        out.append((J1 - J0) / E1 / T)
+    return out
 
 
 def large_tau_coefficient(rho, digits: int = 12):
