@@ -490,10 +490,14 @@ def continuum_kernel(rho, tau, digits: int = 30):
         for extra in (10, 20):
             ctx, th0, sol = continuum_theta_ode(r, digits + extra)
             t = _num(ctx, tau)
-            x = ctx.findroot(lambda x, sol=sol, t=t: sol(x)[0] - t, th0 / 2, solver="secant")
-            vals.append(sol(x)[1] / t)
-        return vals[1], 2 * abs(vals[1] - vals[0]) + ctx.mpf(10) ** (-digits - 5), \
-            "continuum ODE in the angle (mpmath.odefun), t(theta) = tau by the secant method, two precisions"
+            th = _angle_at_time(ctx, lambda a, sol=sol, th0=th0: sol(th0 - a)[0], t, th0,
+                                ctx.mpf(10) ** -(digits + extra // 2))
+            if th is None:  # tau so large that the orbit leaves the angle ODE's range: the segmented route
+                break
+            vals.append(sol(th0 - th)[1] / t)
+        else:
+            return vals[1], 2 * abs(vals[1] - vals[0]) + ctx.mpf(10) ** (-digits - 5), \
+                "continuum ODE in the angle (mpmath.odefun), t(theta) = tau by Newton's method, two precisions"
     ctx, (_, _, S), rel, m = segmented_orbit(r, 1, 0, tau=tau, digits=digits)
     v = S / _num(ctx, tau)
     return v, rel * abs(v) + ctx.mpf(10) ** (-digits - 5), \
@@ -735,6 +739,26 @@ def _angle_rates(ctx, th):
     return pi * sn / s3, (c + s3 / pi + c * (1 - th / pi)) / 2
 
 
+def _angle_at_time(ctx, t_at, target, th_start, rtol, th_min=2.0 ** -14):
+    """The angle ``theta < th_start`` at which the continuum orbit's time ``t_at(theta)`` equals
+    ``target`` (``t_at(th_start) <= target``), to relative ``rtol``; None if it lies below ``th_min``.
+
+    ``t`` decreases in ``theta`` and is convex (``dt/dtheta = -1/v``, ``1/v`` decreasing): ``theta`` is
+    halved until ``t >= target``, then Newton's method climbs to the root without overshooting (its
+    last step is below ``rtol``; the error after it, quadratically smaller)."""
+    th = th_start / 2
+    while th >= th_min and t_at(th) < target:
+        th /= 2
+    if th < th_min:
+        return None
+    for _ in range(200):
+        step = (t_at(th) - target) / _angle_rates(ctx, th)[0]
+        th += step
+        if step <= rtol * th:
+            break
+    return th
+
+
 MIN_ORBIT_ANGLE = 2.0 ** -12  # continuum_kernels follows the orbit down to this angle; below, one rho at a time
 
 
@@ -752,9 +776,9 @@ def continuum_kernels(rhos, tau, digits: int = 12) -> list:
 
         S(tau) = (J(theta_1) - J(theta_0)) / E(theta_1).
 
-    ``theta_1`` solves ``t(theta_1) = t(theta_0) + tau`` by Newton's method from the small side (``t``
-    is convex in ``pi - theta``: no overshoot). Starts whose ``theta_1`` falls below MIN_ORBIT_ANGLE
-    (rho within ~1e-5 of 1 at tau ~ 1) are computed one by one by :func:`continuum_kernel`.
+    ``theta_1`` solves ``t(theta_1) = t(theta_0) + tau`` (:func:`_angle_at_time`). Starts whose
+    ``theta_1`` falls below MIN_ORBIT_ANGLE (rho within ~1e-5 of 1 at tau ~ 1) are computed one by one
+    by :func:`continuum_kernel`.
     Returns mpf values, in the order of ``rhos``.
     """
     ctx = mpmath.MPContext()
@@ -776,18 +800,10 @@ def continuum_kernels(rhos, tau, digits: int = 12) -> list:
             continue
         th0 = ctx.acos(_num(ctx, r))
         t0, _, J0 = sol(pi - th0)
-        target = t0 + T
-        th = th0 / 2
-        while th >= MIN_ORBIT_ANGLE and sol(pi - th)[0] < target:
-            th /= 2
-        if th < MIN_ORBIT_ANGLE:
+        th = _angle_at_time(ctx, lambda a: sol(pi - a)[0], t0 + T, th0, tol, MIN_ORBIT_ANGLE)
+        if th is None:
             out.append(continuum_kernel(r, tau, digits)[0])
             continue
-        for _ in range(100):  # Newton: t(th) - target > 0 decreases to 0 as th grows
-            step = (sol(pi - th)[0] - target) / _angle_rates(ctx, th)[0]
-            th += step
-            if step <= tol * th:
-                break
         _, E1, J1 = sol(pi - th)
         out.append((J1 - J0) / E1 / T)
     return out

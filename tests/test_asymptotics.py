@@ -344,3 +344,12 @@ def test_continuum_kernels_one_orbit_vs_one_solve_per_rho():
     # a start whose orbit runs below MIN_ORBIT_ANGLE is computed on its own, by the same reference
     (g,) = A.continuum_kernels(["0.999999999"], 1, 10)
     assert abs(g - A.continuum_kernel("0.999999999", 1, 10)[0]) < 1e-10
+
+
+def test_continuum_kernel_near_minus_one_at_long_times():
+    # rho < -0.9 at tau = 9 (rntk limit --rho -1 --beta 3 used to hang in the secant search for
+    # t(theta) = tau): the angle ODE against the segmented continuum limit of the recursion (sec. 6.3)
+    v, e, form = A.continuum_kernel("-0.95", 9, 8)
+    assert "angle" in form
+    ctx, (_, _, S), rel, _ = A.segmented_orbit(Fraction(-19, 20), 1, 0, tau=9, digits=10)
+    assert abs(v - S / 9) <= 1e-8 + e + rel * abs(S / 9)
