@@ -16,6 +16,7 @@ import contextlib
 import decimal
 import math
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -147,6 +148,7 @@ def step_seconds(digits: int | None, depth: int, n_rho: int = 1) -> float:
 
 
 METHODS = ("auto", "recursion", "asymptotic")
+WARN_SECONDS = 60.0  # a float64 recursion estimated longer, run without a progress callback, warns first
 REFUSE_SECONDS = 86400.0  # a recursion estimated to take longer than a day is refused (ValueError naming depth)
 FLOAT_SKIP_MAX_POINTS = 64  # float64 requests of at most this many rho may use the skip-ahead
 # Typical cost of one skip-ahead value at 17 digits (the float64 route), L in 1e4 .. 1e12: measured
@@ -234,6 +236,10 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
             raise ValueError(f"depth: the float64 recursion for {r.size} value(s) of rho at L = {depth} would take "
                              f"about {seconds / 3600:.3g} hours (limit {max_seconds / 3600:.3g} h)"
                              + _float64_hint(method, depth, r.size))
+        if progress is None and seconds > WARN_SECONDS:  # never slow without a word
+            warnings.warn(f"rntk_sym: the float64 recursion for {r.size} value(s) of rho at L = {depth} will take "
+                          f"about {seconds / 60:.3g} min; pass progress= to follow it"
+                          + _float64_hint(method, depth, r.size), stacklevel=3)
         return _float64(arch, kernel, r, depth, scale, progress)
     r = inputs.rho_exact(rho)
     if certified:

@@ -295,3 +295,17 @@ def test_too_many_float64_values_for_the_skip_ahead_say_so():
     assert "\n" not in str(e.value)
     with pytest.raises(ValueError, match=r"method='auto' would use the skip-ahead"):
         rntk_sym.ntk("ffnet", 0.5, 10 ** 12, method="recursion")
+
+
+def test_long_float64_runs_warn_unless_followed(monkeypatch):
+    # a float64 recursion estimated over WARN_SECONDS (lowered here, so that the run itself is short)
+    # says so when no progress callback follows it; with one, it is silent
+    import warnings
+
+    monkeypatch.setattr(kernels, "WARN_SECONDS", 1e-4)
+    r = np.linspace(-0.5, 0.5, 100)
+    with pytest.warns(UserWarning, match=r"float64 recursion for 100 value\(s\) .* pass progress="):
+        rntk_sym.ntk("ffnet", r, 2000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rntk_sym.ntk("ffnet", r, 2000, progress=lambda done: None)
