@@ -152,14 +152,14 @@ def show(result: dict) -> None:
 def add_cli(sub) -> None:
     p = sub.add_parser("verify", help="check every claim of the seed papers (proofs_check)")
     p.add_argument("--quick", action="store_true", help="smaller depths and widths (< 1 minute)")
-    p.add_argument("--json", action="store_true", help="print the JSON report, no table")
+    p.add_argument("--json", action="store_true", help="print the JSON report, no table, no progress")
     p.add_argument("--only", nargs="+", choices=MODULES, help="run only these checks")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args) -> dict:
     t0 = time.perf_counter()
-    checks = run_checks(args.quick, only=args.only, show_progress=not args.quiet)
+    checks = run_checks(args.quick, only=args.only, show_progress=not (args.quiet or args.json))
     out = as_json(checks)
     out["mode"] = "quick" if args.quick else "full"
     out["seconds"] = round(time.perf_counter() - t0, 1)
