@@ -175,7 +175,7 @@ def show(result: dict) -> None:
 def add_cli(sub) -> None:
     p = sub.add_parser("verify", help="check every claim of the seed papers (proofs_check)")
     p.add_argument("--quick", action="store_true", help="smaller depths and widths (< 1 minute)")
-    p.add_argument("--json", action="store_true", help="print the JSON report, no table")
+    p.add_argument("--json", action="store_true", help="print the JSON report, no table, no progress")
     p.add_argument("--only", nargs="+", metavar="CHECK",
                    help="run only these checks: ids as the report prints them (002-thm6-ffnet) or module names "
                         "(ffnet_thm6)")
@@ -184,7 +184,7 @@ def add_cli(sub) -> None:
 
 def run(args) -> dict:
     t0 = time.perf_counter()
-    checks = run_checks(args.quick, only=args.only, show_progress=not args.quiet)
+    checks = run_checks(args.quick, only=args.only, show_progress=not (args.quiet or args.json))
     out = as_json(checks)
     out["mode"] = "quick" if args.quick else "full"
     out["seconds"] = round(time.perf_counter() - t0, 1)

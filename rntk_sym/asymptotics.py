@@ -519,10 +519,14 @@ def continuum_kernel(rho, tau, digits: int = 30):
         for extra in (10, 20):
             ctx, th0, sol = continuum_theta_ode(r, digits + extra)
             t = _num(ctx, tau)
-            x = ctx.findroot(lambda x, sol=sol, t=t: sol(x)[0] - t, th0 / 2, solver="secant")
-            vals.append(sol(x)[1] / t)
-        return vals[1], 2 * abs(vals[1] - vals[0]) + ctx.mpf(10) ** (-digits - 5), \
-            "continuum ODE in the angle (mpmath.odefun), t(theta) = tau by the secant method, two precisions"
+            th = _angle_at_time(ctx, lambda a, sol=sol, th0=th0: sol(th0 - a)[0], t, th0,
+                                ctx.mpf(10) ** -(digits + extra // 2))
+            if th is None:  # tau so large that the orbit leaves the angle ODE's range: the segmented route
+                break
+            vals.append(sol(th0 - th)[1] / t)
+        else:
+            return vals[1], 2 * abs(vals[1] - vals[0]) + ctx.mpf(10) ** (-digits - 5), \
+                "continuum ODE in the angle (mpmath.odefun), t(theta) = tau by Newton's method, two precisions"
     ctx, (_, _, S), rel, m = segmented_orbit(r, 1, 0, tau=tau, digits=digits)
     v = S / _num(ctx, tau)
     return v, rel * abs(v) + ctx.mpf(10) ** (-digits - 5), \
@@ -780,18 +784,92 @@ def continuum_theta_ode(rho, digits: int):
         raise ValueError("rho: the continuum orbit is defined off the diagonal (rho < 1)")
     ctx = _ctx(digits)
     th0 = _theta(ctx, r)
-    pi = ctx.pi
 
     def rhs(x, y):
         th = th0 - x  # odefun integrates forward in x = theta_0 - theta
         t, S = y
-        s3 = ctx.sin(th) - th * ctx.cos(th)  # th >= 2^-14: cancellation < 30 bits, within the caller's guard
-        inv_v = pi * ctx.sin(th) / s3
-        c = ctx.cos(th)
-        Q = (c + s3 / pi + c * (1 - th / pi)) / 2
-        return [inv_v, (Q - (th / pi) * S) * inv_v]
+        inv_v, Q = _angle_rates(ctx, th)
+        return [inv_v, (Q - (th / ctx.pi) * S) * inv_v]
 
     return ctx, th0, ctx.odefun(rhs, 0, [ctx.mpf(0), ctx.mpf(0)])
+
+
+def _angle_rates(ctx, th):
+    """``(1/v, Q)`` of the continuum ODE at the angle ``th``: ``1/v = -dt/dtheta = pi sin th / s3(th)``
+    and ``Q = (shat + rho shatp)/2`` with ``rho = cos th`` (both analytic on ``(0, pi]``, sec. 7.1)."""
+    pi, sn, c = ctx.pi, ctx.sin(th), ctx.cos(th)
+    s3 = sn - th * c  # th >= 2^-14: cancellation < 30 bits, within the callers' guard digits
+    return pi * sn / s3, (c + s3 / pi + c * (1 - th / pi)) / 2
+
+
+def _angle_at_time(ctx, t_at, target, th_start, rtol, th_min=2.0 ** -14):
+    """The angle ``theta < th_start`` at which the continuum orbit's time ``t_at(theta)`` equals
+    ``target`` (``t_at(th_start) <= target``), to relative ``rtol``; None if it lies below ``th_min``.
+
+    ``t`` decreases in ``theta`` and is convex (``dt/dtheta = -1/v``, ``1/v`` decreasing): ``theta`` is
+    halved until ``t >= target``, then Newton's method climbs to the root without overshooting (its
+    last step is below ``rtol``; the error after it, quadratically smaller)."""
+    th = th_start / 2
+    while th >= th_min and t_at(th) < target:
+        th /= 2
+    if th < th_min:
+        return None
+    for _ in range(200):
+        step = (t_at(th) - target) / _angle_rates(ctx, th)[0]
+        th += step
+        if step <= rtol * th:
+            break
+    return th
+
+
+MIN_ORBIT_ANGLE = 2.0 ** -12  # continuum_kernels follows the orbit down to this angle; below, one rho at a time
+
+
+def continuum_kernels(rhos, tau, digits: int = 12) -> list:
+    """``S(tau)/tau`` (:func:`continuum_kernel`, sec. 6.1) for many ``rho`` from ONE solution of the
+    continuum ODE, to about ``digits`` digits (no error estimate: for figures; the tests compare it
+    with :func:`continuum_kernel`).
+
+    The flow ``d rho/dt = shat(rho) - rho`` is autonomous, so every start lies on the orbit that leaves
+    ``theta = pi`` (rho = -1) at t = 0, shifted in time. With the angle as independent variable (sec. 7.1)
+    one solve of ``dt/dtheta = -1/v``, ``dE/dtheta = -(theta/pi) E / v``, ``dJ/dtheta = -Q E / v`` from
+    ``theta = pi`` (``t = J = 0``, ``E = 1``; ``E = exp(int theta/pi dt)``) gives every rho at once: the
+    S equation ``dS/dt = -(theta/pi) S + Q``, ``S = 0`` at the start, is linear, ``d(E S)/dt = Q E``, so
+    from ``theta_0 = arccos rho`` to the angle ``theta_1`` reached at time ``t(theta_0) + tau``
+
+        S(tau) = (J(theta_1) - J(theta_0)) / E(theta_1).
+
+    ``theta_1`` solves ``t(theta_1) = t(theta_0) + tau`` (:func:`_angle_at_time`). Starts whose
+    ``theta_1`` falls below MIN_ORBIT_ANGLE (rho within ~1e-5 of 1 at tau ~ 1) are computed one by one
+    by :func:`continuum_kernel`.
+    Returns mpf values, in the order of ``rhos``.
+    """
+    ctx = mpmath.MPContext()
+    ctx.dps = digits + 8  # guard: the cancellation of s3 near MIN_ORBIT_ANGLE, of J(theta_1) - J(theta_0)
+    pi, tol = ctx.pi, ctx.mpf(10) ** -(digits + 2)
+    T = _num(ctx, tau)
+
+    def rhs(x, y):
+        th = pi - x  # odefun integrates forward in x = pi - theta
+        inv_v, Q = _angle_rates(ctx, th)
+        return [inv_v, y[1] * (th / pi) * inv_v, Q * y[1] * inv_v]
+
+    sol = ctx.odefun(rhs, 0, [ctx.zero, ctx.one, ctx.zero], tol=tol)
+    out = []
+    for rho in rhos:
+        r = inputs.rho_exact(rho)
+        if r == 1:
+            out.append(ctx.one)
+            continue
+        th0 = ctx.acos(_num(ctx, r))
+        t0, _, J0 = sol(pi - th0)
+        th = _angle_at_time(ctx, lambda a: sol(pi - a)[0], t0 + T, th0, tol, MIN_ORBIT_ANGLE)
+        if th is None:
+            out.append(continuum_kernel(r, tau, digits)[0])
+            continue
+        _, E1, J1 = sol(pi - th)
+        out.append((J1 - J0) / E1 / T)
+    return out
 
 
 def large_tau_coefficient(rho, digits: int = 12):

@@ -108,7 +108,7 @@ def _cmd_kernel(args) -> dict:
             raise ValueError("activation: --activation/--weight-var/--bias-var need --convention rntk")
         extra = network
     t0 = time.perf_counter()
-    with Progress(2 * depth, f"L={depth}", enabled=not (args.json or args.quiet) and depth >= 200000) as bar:
+    with Progress(2 * depth, f"L={depth}", enabled=not (args.json or args.quiet)) as bar:
         compute = _kernel if convention == "rntk" else functools.partial(conventions.kernel_in, convention)
         extra = {**extra, "certified": True} if args.certified else extra
         kv = compute(arch, args.rho, depth, kernel=args.kernel, gamma=args.gamma, alpha=args.alpha,

@@ -228,12 +228,17 @@ def kernel_in(convention: str, arch: str, rho, depth: int, *, kernel: str = "ntk
     a, b, c = coefficients(convention, depth, arch=arch, gamma=gamma, alpha=alpha)
     if kernel == "gp" and c is None:
         raise ValueError(f"kernel: the {convention} convention defines no GP kernel; use kernel='ntk'")
-    kw = dict(gamma=gamma, alpha=alpha, digits=digits, max_seconds=max_seconds, progress=progress)
+    both = kernel == "ntk" and b != 0
+    # progress: the caller's budget of 2 L for the whole job, shared by the kernels computed
+    parts = [None if progress is None else (lambda d, k=k: progress((2 * depth * k + d) // 2)) for k in (0, 1)] \
+        if both else [progress, progress]
+    kw = dict(gamma=gamma, alpha=alpha, digits=digits, max_seconds=max_seconds)
     gp_method = "auto" if method == "asymptotic" else method  # the skip-ahead is for the NTK only
-    gp = _kernel(arch, rho, depth, kernel="gp", method=gp_method, **kw) if (kernel == "gp" or b != 0) else None
+    gp = _kernel(arch, rho, depth, kernel="gp", method=gp_method, progress=parts[0], **kw) \
+        if (kernel == "gp" or b != 0) else None
     if kernel == "gp":
         return convert(gp, gp, depth, to=conv.name, arch=arch, gamma=gamma, alpha=alpha)[1]
-    ntk = _kernel(arch, rho, depth, kernel="ntk", method=method, **kw)
+    ntk = _kernel(arch, rho, depth, kernel="ntk", method=method, progress=parts[1], **kw)
     return convert(ntk, gp, depth, to=conv.name, arch=arch, gamma=gamma, alpha=alpha)[0]
 
 

@@ -20,6 +20,7 @@ import numbers
 import operator
 import re
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -361,44 +362,70 @@ def guard_digits(depth: int) -> int:
     return 12 + len(str(depth))
 
 
-def step_seconds(digits: int | None, depth: int) -> float:
+# Cost of one depth step of the float64 recursion for a batch of n values of rho, cost(n) = a + b n
+# (benchmarks/bench_batch.py; 2-core machine, FFNet and ResNet alike within the noise):
+#   numpy arrays   a ~ 45 us (about 85 ufunc calls per step, ~0.5 us of call overhead each, whatever n),
+#                  b ~ 50 ns per value (the arithmetic; memory-bound beyond ~1e4 values);
+#   Python floats  a = 0, b ~ 3 us per value (math-module calls, no array overhead).
+# Up to SCALAR_BATCH values the Python-float loop, value by value, is the cheaper (a 1-element array
+# used to cost ~15x a scalar: all overhead); beyond it numpy's fixed cost is shared by the batch.
+NUMPY_STEP_FIXED = 45e-6
+NUMPY_STEP_PER_VALUE = 50e-9
+SCALAR_STEP = 3e-6
+SCALAR_BATCH = 16
+
+
+def step_seconds(digits: int | None, depth: int, n_rho: int = 1) -> float:
     """Rough cost in seconds of one depth step of the recursion (for run-time estimates, not tests):
-    about 5 us in float64 and 25 us at 30 digits on a 2-core machine, growing with the precision."""
+    float64, a batch of ``n_rho`` values: the model above; ``digits``: one value, about 25 us at 30
+    digits on a 2-core machine, growing with the precision."""
     if digits is None:
-        return 5e-6
+        if n_rho <= SCALAR_BATCH:
+            return n_rho * SCALAR_STEP
+        return NUMPY_STEP_FIXED + NUMPY_STEP_PER_VALUE * n_rho
     return 2e-5 * (1 + (digits + guard_digits(depth)) / 100) ** 1.6
 
 
 METHODS = ("auto", "recursion", "asymptotic")
-AUTO_RECURSION_SECONDS = 5.0  # auto uses the exact recursion when it is estimated to take less
+WARN_SECONDS = 60.0  # a float64 recursion estimated longer, run without a progress callback, warns first
 REFUSE_SECONDS = 86400.0  # a recursion estimated to take longer than a day is refused (ValueError naming depth)
-FLOAT_SKIP_MAX_POINTS = 64  # float64 requests of at most this many rho may use the skip-ahead (~1 s each)
-SKIP_AHEAD_SECONDS = 3.0  # rough upper cost of one skip-ahead value at L <= 10^15 (for run-time estimates)
+FLOAT_SKIP_MAX_POINTS = 64  # float64 requests of at most this many rho may use the skip-ahead
+# Typical cost of one skip-ahead value at 17 digits (the float64 route), L in 1e4 .. 1e12: measured
+# 0.1-1.7 s (benchmarks/bench_batch.py); it grows about like digits^2 (0.1-2.3 s at 30, 0.4-18 s at 100).
+SKIP_AHEAD_SECONDS = 1.0
 
 
-def recursion_seconds(digits: int | None, depth: int) -> float:
-    """Estimated time of the recursion for one rho (float64: one run; ``digits``: the two mpmath
-    precisions). Depths are at most 10^100 (:func:`rntk_sym.inputs.depth`): the product stays a float
-    (a 1001-digit depth was an OverflowError here)."""
-    return depth * step_seconds(None, depth) if digits is None else 2 * depth * step_seconds(digits, depth)
+def skip_ahead_seconds(digits: int | None) -> float:
+    """Rough cost of one skip-ahead value at ``digits`` (None: float64, i.e. 17 digits)."""
+    return SKIP_AHEAD_SECONDS * (max(digits or 17, 17) / 17) ** 2
+
+
+def recursion_seconds(digits: int | None, depth: int, n_rho: int = 1) -> float:
+    """Estimated time of the recursion for ``n_rho`` values of rho (float64: one batch; ``digits``:
+    each value at the two mpmath precisions). Depths are at most 10^100 (:func:`rntk_sym.inputs.depth`):
+    the product stays a float (a 1001-digit depth was an OverflowError here)."""
+    if digits is None:
+        return depth * step_seconds(None, depth, n_rho)
+    return n_rho * 2 * depth * step_seconds(digits, depth)
 
 
 def prefers_skip_ahead(digits: int | None, depth: int, n_rho: int = 1) -> bool:
-    """Whether ``method="auto"`` tries the skip-ahead: the recursion is estimated over
-    AUTO_RECURSION_SECONDS per rho and, in float64, at most FLOAT_SKIP_MAX_POINTS values of rho are asked."""
-    return recursion_seconds(digits, depth) > AUTO_RECURSION_SECONDS and \
-        (digits is not None or n_rho <= FLOAT_SKIP_MAX_POINTS)
+    """Whether ``method="auto"`` tries the skip-ahead: it applies (``depth`` beyond SEGMENT_EXACT; in
+    float64 at most FLOAT_SKIP_MAX_POINTS values of rho) and is estimated cheaper than the recursion."""
+    from .asymptotics import SEGMENT_EXACT  # the skip-ahead applies beyond it
+
+    if depth <= SEGMENT_EXACT or (digits is None and n_rho > FLOAT_SKIP_MAX_POINTS):
+        return False
+    return n_rho * skip_ahead_seconds(digits) < recursion_seconds(digits, depth, n_rho)
 
 
 def estimate_seconds(digits: int | None, depth: int, n_rho: int = 1) -> float:
     """Rough run time of :func:`kernel` with ``method="auto"`` for ``n_rho`` values of rho (one
-    vectorized float64 call, or ``n_rho`` calls with ``digits``): the recursion, or the skip-ahead
-    where ``kernel`` would choose it."""
-    from .asymptotics import SEGMENT_EXACT  # the skip-ahead applies beyond it
-
-    if prefers_skip_ahead(digits, depth, n_rho) and depth > SEGMENT_EXACT:
-        return n_rho * SKIP_AHEAD_SECONDS
-    return recursion_seconds(digits, depth) * (n_rho ** 0.5 if digits is None else n_rho)
+    float64 call, or ``n_rho`` calls with ``digits``): the recursion, or the skip-ahead where
+    ``kernel`` chooses it (:func:`prefers_skip_ahead`)."""
+    if prefers_skip_ahead(digits, depth, n_rho):
+        return n_rho * skip_ahead_seconds(digits)
+    return recursion_seconds(digits, depth, n_rho)
 
 
 def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha=None,
@@ -412,21 +439,21 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     Numbers may be exact decimal strings ("0.7" is 7/10 at any precision).
 
     ``digits=None``: float64 (array in, array out) by the recursion; with ``method="auto"``, kernels of
-    at most FLOAT_SKIP_MAX_POINTS values of rho at depths the recursion needs over
-    AUTO_RECURSION_SECONDS for come from the skip-ahead at 17 digits instead. ``digits=D``:
-    :class:`KernelValue` with D correct significant digits and an error estimate (for an array
-    ``rho``: a numpy object array of KernelValues of the same shape). Every number type of
-    :func:`rntk_sym.inputs.exact_number` is a valid ``rho``; an irrational SymPy number (``sqrt(2)/2``)
-    is evaluated at twice the working precision, so it is as good as exact. ``method``:
-    ``"recursion"`` (exact, O(L) steps), ``"asymptotic"`` (skip-ahead,
-    :func:`rntk_sym.asymptotics.skip_ahead`), ``"auto"``: the recursion when it takes under
-    AUTO_RECURSION_SECONDS, else the skip-ahead when its error bound reaches D digits, else the
-    recursion. ``max_seconds``: refuse (ValueError naming ``depth``) a recursion estimated to take
-    longer (default REFUSE_SECONDS). D digits are delivered or refused: where only the skip-ahead
-    applies (the recursion is refused, or ``method="asymptotic"``) and its error misses D digits
-    (the segmented orbit reaches about 85-90, docs/asymptotics.md sec. 6.3), a ValueError naming
-    ``digits`` says how many it reached. ``progress(done)`` is called during long runs, ``done`` out of
-    ``2 L`` (recursion steps over both precisions; the skip-ahead's segments scaled to that budget).
+    at most FLOAT_SKIP_MAX_POINTS values of rho come from the skip-ahead at 17 digits instead where it
+    is estimated cheaper (:func:`prefers_skip_ahead`). ``digits=D``: :class:`KernelValue` with D
+    correct significant digits and an error estimate (for an array ``rho``: a numpy object array of
+    KernelValues of the same shape). Every number type of :func:`rntk_sym.inputs.exact_number` is a
+    valid ``rho``; an irrational SymPy number (``sqrt(2)/2``) is evaluated at twice the working
+    precision, so it is as good as exact. ``method``: ``"recursion"`` (exact, O(L) steps),
+    ``"asymptotic"`` (skip-ahead, :func:`rntk_sym.asymptotics.skip_ahead`), ``"auto"``: the recursion
+    where it is estimated cheaper than the skip-ahead, else the skip-ahead when its error bound reaches
+    D digits, else the recursion. ``max_seconds``: refuse (ValueError naming ``depth``) a recursion
+    estimated to take longer (default REFUSE_SECONDS). D digits are delivered or refused: where only
+    the skip-ahead applies (the recursion is refused, or ``method="asymptotic"``) and its error misses
+    D digits (the segmented orbit reaches about 85-90, docs/asymptotics.md sec. 6.3), a ValueError
+    naming ``digits`` says how many it reached. ``progress(done)`` is called during long runs, ``done``
+    out of ``2 L`` (recursion steps over both precisions, or over the float64 values; the skip-ahead's
+    segments or values scaled to that budget).
 
     ``certified=True`` (needs ``digits`` and python-flint, a core dependency): the exact recursion
     in ball arithmetic (:mod:`rntk_sym.backends.ball`); ``value`` is the ball's midpoint, ``error``
@@ -462,19 +489,19 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
             raise ValueError("method: 'asymptotic' needs digits=D (it is a high-precision method)")
         r = inputs.rho_array(rho)
         if method == "auto" and prefers_skip_ahead(None, depth, r.size):
-            # deep float64 request: the skip-ahead at 17 digits, rounded, where a description applies
-            from . import asymptotics
-
-            res = [asymptotics.skip_ahead(arch, x, depth, gamma=gamma, alpha=alpha, digits=17, kernel=kernel)
-                   for x in r.flat]
-            if all(v is not None for v in res):
-                out = np.array([float(v[0]) for v in res]).reshape(r.shape)
-                return float(out) if r.ndim == 0 else out
-        if max_seconds is not None and recursion_seconds(None, depth) * max(r.size, 1) ** 0.5 > max_seconds:
-            raise ValueError(f"depth: the float64 recursion at L = {depth} would take longer than {max_seconds} s")
-        if r.ndim == 0:
-            return float(_evaluate(SCALAR, arch, kernel, float(r), depth, scale, progress))
-        return _evaluate(NUMPY, arch, kernel, r, depth, scale, progress)
+            out = _float64_skip_ahead(arch, kernel, r, depth, gamma, alpha, progress)
+            if out is not None:
+                return out
+        seconds = recursion_seconds(None, depth, r.size)
+        if max_seconds is not None and seconds > max_seconds:
+            raise ValueError(f"depth: the float64 recursion for {r.size} value(s) of rho at L = "
+                             f"{inputs.depth_text(depth)} would take about {seconds / 3600:.3g} hours "
+                             f"(limit {max_seconds / 3600:.3g} h)" + _float64_hint(method, depth, r.size))
+        if progress is None and seconds > WARN_SECONDS:  # never slow without a word
+            warnings.warn(f"rntk_sym: the float64 recursion for {r.size} value(s) of rho at L = "
+                          f"{inputs.depth_text(depth)} will take about {seconds / 60:.3g} min; pass progress= "
+                          "to follow it" + _float64_hint(method, depth, r.size), stacklevel=3)
+        return _float64(arch, kernel, r, depth, scale, progress)
     if np.ndim(rho) > 0:  # one KernelValue per entry
         out = np.empty(np.shape(rho), dtype=object)
         for idx, x in np.ndenumerate(np.asarray(rho, dtype=object)):
@@ -520,6 +547,49 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
         if kv is not None and _reached(kv):
             return kv
     return _high_precision(arch, kernel, r, depth, scale, digits, progress)
+
+
+def _float64_skip_ahead(arch, kernel_name, r: np.ndarray, depth, gamma, alpha, progress):
+    """The skip-ahead at 17 digits, rounded to float64, for each value of ``r``; None when no
+    asymptotic description applies. ``progress`` advances value by value over the 2 L budget."""
+    from . import asymptotics
+
+    out = np.empty(r.shape)
+    for i, x in enumerate(r.flat):
+        res = asymptotics.skip_ahead(arch, float(x), depth, gamma=gamma, alpha=alpha, digits=17, kernel=kernel_name)
+        if res is None:
+            return None
+        out.flat[i] = float(res[0])
+        if progress is not None:
+            progress(2 * depth * (i + 1) // r.size)
+    return float(out) if r.ndim == 0 else out
+
+
+def _float64_hint(method: str, depth: int, n_rho: int) -> str:
+    """What a too-long float64 request can do instead (the skip-ahead's limits)."""
+    from .asymptotics import SEGMENT_EXACT
+
+    if depth <= SEGMENT_EXACT:
+        return ""
+    if n_rho > FLOAT_SKIP_MAX_POINTS:
+        return (f"; the skip-ahead takes at most {FLOAT_SKIP_MAX_POINTS} values per call: split rho into "
+                f"batches of <= {FLOAT_SKIP_MAX_POINTS}, or use digits=")
+    return "; method='auto' would use the skip-ahead" if method == "recursion" else ""
+
+
+def _float64(arch, kernel_name, r: np.ndarray, depth, scale, progress):
+    """The float64 recursion for the array ``r`` (scalar out for a 0-d array), whichever way is cheaper
+    (:func:`step_seconds`): up to SCALAR_BATCH values one by one in Python floats, more vectorized in
+    numpy. ``progress`` over the 2 L budget."""
+    n = r.size
+    if n > SCALAR_BATCH:
+        prog = None if progress is None else (lambda l: progress(2 * l))
+        return _evaluate(NUMPY, arch, kernel_name, r, depth, scale, prog)
+    out = np.empty(r.shape)
+    for i, x in enumerate(r.flat):
+        prog = None if progress is None else (lambda l, i=i: progress(2 * (i * depth + l) // n))
+        out.flat[i] = _evaluate(SCALAR, arch, kernel_name, float(x), depth, scale, prog)
+    return float(out) if r.ndim == 0 else out
 
 
 def _has_flint() -> bool:

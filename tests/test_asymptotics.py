@@ -426,3 +426,27 @@ def test_limit_rho_within_1e29_of_one():
         r = mpmath.mpf(rho)
         ref = (seed.shat(r) + r * seed.shatp(r)) / 2
         assert abs(lim.value - ref) <= lim.error + mpmath.mpf(10) ** -40
+def test_continuum_kernels_one_orbit_vs_one_solve_per_rho():
+    # continuum_kernels shifts ONE orbit of the autonomous continuum ODE (sec. 6.1) to every start and
+    # writes S through the linear S equation's integrating factor; against continuum_kernel, one solve
+    # per rho: the segmented continuum limit of the recursion (rho >= -0.9, sec. 6.2, independent of
+    # the angle ODE) and the angle ODE started at theta_0 (rho < -0.9; ~5 s each, so rho = -1, tau = 1 only).
+    # 12 digits asked: 1e-10 leaves two digits for the reference's own error (reported, included).
+    for tau, rhos in ((1, ["-1", "-0.5", "0", "0.5", "0.999", "1"]), ("0.3", ["-0.5", "0.5", "0.9"]),
+                      (4, ["-0.5", "0", "0.9"])):
+        got = A.continuum_kernels(rhos, tau, 12)
+        for r, g in zip(rhos, got):
+            ref, err, _ = A.continuum_kernel(r, tau, 12) if r != "1" else (1, 0, "diagonal")
+            assert abs(g - ref) <= 1e-10 + err, (r, tau)
+    # a start whose orbit runs below MIN_ORBIT_ANGLE is computed on its own, by the same reference
+    (g,) = A.continuum_kernels(["0.999999999"], 1, 10)
+    assert abs(g - A.continuum_kernel("0.999999999", 1, 10)[0]) < 1e-10
+
+
+def test_continuum_kernel_near_minus_one_at_long_times():
+    # rho < -0.9 at tau = 9 (rntk limit --rho -1 --beta 3 used to hang in the secant search for
+    # t(theta) = tau): the angle ODE against the segmented continuum limit of the recursion (sec. 6.3)
+    v, e, form = A.continuum_kernel("-0.95", 9, 8)
+    assert "angle" in form
+    ctx, (_, _, S), rel, _ = A.segmented_orbit(Fraction(-19, 20), 1, 0, tau=9, digits=10)
+    assert abs(v - S / 9) <= 1e-8 + e + rel * abs(S / 9)

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rntk_sym
+from rntk_sym import kernels
 from rntk_sym.backends import MPBackend
 from rntk_sym.backends.floats import _s3_series
 
@@ -82,8 +83,11 @@ REGIMES = [("ffnet", {}), ("resnet", {"gamma": 1}), ("resnet", {"gamma": "0.5"})
 
 
 def _check_float(arch, kw, L, kernel):
-    got = rntk_sym.kernel(arch, np.array(EDGE_RHOS), L, kernel=kernel, **kw)
-    for r, x in zip(EDGE_RHOS, got):
+    # both float64 routes: up to SCALAR_BATCH values one by one in Python floats, more vectorized in numpy
+    small = rntk_sym.kernel(arch, np.array(EDGE_RHOS), L, kernel=kernel, **kw)
+    large = rntk_sym.kernel(arch, np.array(EDGE_RHOS * 2), L, kernel=kernel, **kw)
+    assert len(EDGE_RHOS) <= kernels.SCALAR_BATCH < 2 * len(EDGE_RHOS)
+    for r, x in zip(EDGE_RHOS * 3, list(small) + list(large)):
         ref = rntk_sym.kernel(arch, r, L, kernel=kernel, digits=50, **kw).value  # r: the exact double
         err = abs(x - ref)
         assert err <= 1e-13 * abs(ref) or err <= 1e-15, (r, float(x), float(ref))
@@ -231,3 +235,77 @@ def test_absurd_depth_without_skip_ahead_is_refused():
     for digits in (None, 20):
         with pytest.raises(ValueError, match="^depth"):
             rntk_sym.ntk("resnet", "0.5", 10 ** 13, gamma="0.25", digits=digits, method="recursion")
+
+
+# Run-time model and route choice (issue 18, "slow without warning"; the costs: benchmarks/bench_batch.py)
+
+@pytest.mark.parametrize("shape", [(), (1,), (2, 3), (0,), (3, 7)])
+def test_float64_routes_keep_shape_and_progress(shape):
+    # up to SCALAR_BATCH values the Python-float loop, beyond it numpy: array in, array out either way,
+    # equal to the scalar call value by value, and progress fills the documented 2 L budget
+    r = np.linspace(-0.9, 0.9, int(np.prod(shape))).reshape(shape)
+    seen = []
+    L = 300
+    out = rntk_sym.ntk("resnet", r, L, gamma="0.75", method="recursion", progress=seen.append)
+    assert np.shape(out) == shape and (isinstance(out, float) if shape == () else out.dtype == np.float64)
+    for x, v in zip(np.ravel(r)[:3], np.ravel(out)[:3]):
+        ref = rntk_sym.ntk("resnet", float(x), L, gamma="0.75", method="recursion")
+        assert abs(v - ref) <= 1e-13 * abs(ref)  # numpy's and libm's atan2 may differ by an ulp per step
+    if r.size:
+        assert seen == sorted(seen) and seen[-1] == 2 * L
+
+
+def test_auto_takes_the_skip_ahead_where_the_model_says(monkeypatch):
+    # method="auto" and the sweep's estimate use the one rule kernels.prefers_skip_ahead: the skip-ahead
+    # is tried exactly where it is estimated cheaper than the recursion and applies
+    from rntk_sym import asymptotics
+
+    calls = []
+
+    def fake(arch, rho, L, **kw):
+        calls.append(L)
+        return mpmath.mpf("0.25"), mpmath.mpf(0), "fake"
+
+    monkeypatch.setattr(asymptotics, "skip_ahead", fake)
+    for digits in (None, 30):
+        for n in (1, 10, 64, 65):
+            for L in (3000, 5000, 2 * 10 ** 5, 10 ** 6, 10 ** 8):
+                if digits is not None and (n > 1 or L > 10 ** 6):
+                    continue  # one rho per call with digits; deep recursions would run for real
+                if digits is None and not kernels.prefers_skip_ahead(None, L, n) and \
+                        kernels.recursion_seconds(None, L, n) > 1:
+                    continue
+                calls.clear()
+                rho = np.full(n, 0.5) if digits is None else "0.5"
+                rntk_sym.ntk("ffnet", rho, L, digits=digits)
+                want = kernels.prefers_skip_ahead(digits, L, n)
+                assert bool(calls) == want, (digits, n, L)
+                route = n * kernels.skip_ahead_seconds(digits) if want else kernels.recursion_seconds(digits, L, n)
+                assert kernels.estimate_seconds(digits, L, n) == route
+    assert not kernels.prefers_skip_ahead(None, 10 ** 12, kernels.FLOAT_SKIP_MAX_POINTS + 1)
+    assert kernels.prefers_skip_ahead(None, 10 ** 12, kernels.FLOAT_SKIP_MAX_POINTS)
+    assert not kernels.prefers_skip_ahead(None, asymptotics.SEGMENT_EXACT, 1)  # no skip-ahead that shallow
+
+
+def test_too_many_float64_values_for_the_skip_ahead_say_so():
+    # 65 float64 values at L = 10^12: the recursion would take years; the one-line error names the
+    # skip-ahead's limit and the ways around it
+    with pytest.raises(ValueError, match=r"^depth: .*at most 64 values.*batches of <= 64, or use digits=") as e:
+        rntk_sym.ntk("ffnet", np.linspace(-0.5, 0.5, 65), 10 ** 12)
+    assert "\n" not in str(e.value)
+    with pytest.raises(ValueError, match=r"method='auto' would use the skip-ahead"):
+        rntk_sym.ntk("ffnet", 0.5, 10 ** 12, method="recursion")
+
+
+def test_long_float64_runs_warn_unless_followed(monkeypatch):
+    # a float64 recursion estimated over WARN_SECONDS (lowered here, so that the run itself is short)
+    # says so when no progress callback follows it; with one, it is silent
+    import warnings
+
+    monkeypatch.setattr(kernels, "WARN_SECONDS", 1e-4)
+    r = np.linspace(-0.5, 0.5, 100)
+    with pytest.warns(UserWarning, match=r"float64 recursion for 100 value\(s\) .* pass progress="):
+        rntk_sym.ntk("ffnet", r, 2000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rntk_sym.ntk("ffnet", r, 2000, progress=lambda done: None)

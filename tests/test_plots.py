@@ -210,3 +210,13 @@ def test_api_keywords_are_the_cli_options():
         plots.kernels_data(max_depth=100, depths=(1, 4))
     with pytest.raises(ValueError, match="^max-depth:"):
         plots.phase_data(max_depth=100, slice_depths=(10,))
+def test_limit_curve_equals_the_per_rho_limits():
+    # the figures' depth limits: at gamma = 1/2 from one orbit of the continuum ODE for all rho
+    # (asymptotics.continuum_kernels), elsewhere rntk_sym.asymptotics.limit per rho; against
+    # limit_value (asymptotics.limit, one solve per rho: the segmented continuum recursion for
+    # rho >= -0.9) at 12 digits. 1e-9: the curve's 8 digits asked, with the reference's error far below.
+    rhos = [-0.5, 0.0, 0.3, 0.9, 1.0]
+    for scale in ((("gamma", "0.5"),), (("gamma", "1"),), (("gamma", "0.25"),)):
+        got = plots.limit_curve("resnet", rhos, scale)
+        ref = [plots.limit_value("resnet", x, scale, 12) for x in rhos]
+        assert np.all(np.abs(got - ref) < 1e-9), scale
