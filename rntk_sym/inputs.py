@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -233,3 +234,16 @@ def scaling(arch: str, gamma=None, alpha=None) -> Scaling | None:
     if g < 0:
         raise _fail("gamma", ">= 0", gamma)
     return Scaling(g, None)
+
+
+def writable_dir(name: str, d: str, what: str) -> None:
+    """Create the directory ``d`` (``what`` names it in messages); ValueError naming the argument ``name``
+    when it cannot be created or written, checked before any work."""
+
+    try:
+        os.makedirs(d, exist_ok=True)
+    except OSError as exc:
+        why = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror or type(exc).__name__
+        raise ValueError(f"{name}: cannot create {what} ({why})") from None
+    if not os.access(d, os.W_OK | os.X_OK):
+        raise ValueError(f"{name}: {what} is not writable")

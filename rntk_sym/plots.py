@@ -67,14 +67,7 @@ def writable(name: str, out: str) -> str:
     directory or its directory cannot be created or written (checked before any work)."""
     if os.path.isdir(out):
         raise ValueError(f"{name}: {out!r} is a directory; give a file name")
-    d = os.path.dirname(os.path.abspath(out))
-    try:
-        os.makedirs(d, exist_ok=True)
-    except OSError as exc:
-        why = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror or type(exc).__name__
-        raise ValueError(f"{name}: cannot create the directory of {out!r} ({why})") from None
-    if not os.access(d, os.W_OK | os.X_OK):
-        raise ValueError(f"{name}: the directory of {out!r} is not writable")
+    inputs.writable_dir(name, os.path.dirname(os.path.abspath(out)), f"the directory of {out!r}")
     return out
 
 

@@ -476,13 +476,7 @@ def _prepare_out(out: str, resume: bool) -> None:
         if found:
             raise ValueError(f"out: {out!r} holds a previous run ({', '.join(found)}); use --resume to continue "
                              "it or choose a new --out")
-    try:
-        os.makedirs(out, exist_ok=True)
-    except OSError as exc:
-        why = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror or type(exc).__name__
-        raise ValueError(f"out: cannot create the directory {out!r} ({why})") from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise ValueError(f"out: the directory {out!r} is not writable")
+    inputs.writable_dir("out", out, f"the directory {out!r}")
 
 
 def run(args) -> dict:

@@ -266,7 +266,9 @@ def test_auto_takes_the_skip_ahead_where_the_model_says(monkeypatch):
         calls.append(L)
         return mpmath.mpf("0.25"), mpmath.mpf(0), "fake"
 
-    monkeypatch.setattr(asymptotics, "skip_ahead", fake)
+    monkeypatch.setattr(asymptotics, "skip_ahead", fake)  # the float64 route
+    monkeypatch.setattr(asymptotics, "skip_ahead_with_complement",  # the digits=D route
+                        lambda *a, **kw: (*fake(*a, **kw), None, None))
     for digits in (None, 30):
         for n in (1, 10, 64, 65):
             for L in (3000, 5000, 2 * 10 ** 5, 10 ** 6, 10 ** 8):
