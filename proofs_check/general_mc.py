@@ -14,7 +14,9 @@ from .core import make
 ID = "general-activation-monte-carlo"
 CLAIM = ("the kernels of rntk_sym.general (erf and leaky relu with biases, unequal input norms, FFNet and ResNet "
          "gamma = 1/2) are the infinite-width limits of the finite-width networks of docs/activations.md")
-SOURCE = "docs/activations.md, sections 1-2 (NTK: Jacot, Gabriel, Hongler 2018; GP: Lee et al. 2018)"
+SOURCE = ('docs/activations.md, sections 1-2; the NTK recursion of Jacot, Gabriel, Hongler, "Neural Tangent '
+          'Kernel: Convergence and Generalization in Neural Networks" (NeurIPS 2018, arXiv:1806.07572), the GP '
+          'map of Lee et al., "Deep Neural Networks as Gaussian Processes" (ICLR 2018, arXiv:1711.00165)')
 CASES = (("erf", 2.0, 0.1), ("leaky_relu:0.1", 1.8, 0.1))
 
 
