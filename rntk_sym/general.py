@@ -405,37 +405,26 @@ def gram(X, Y=None, *, arch: str, depth: int, gamma=None, alpha=None, kernel: st
     float64, for the network of :class:`Model`. The input kernel is ``<x, y>``: each row's squared norm
     enters the recursion (it matters with biases or a non-homogeneous activation); the angle's
     ``1 - rho`` comes from :mod:`rntk_sym.gram`'s cancellation-free routine."""
-    from .gram import _tiles, _unit_rows, _uv
+    from .gram import fill_pairs, unit_row_pair
 
     arch = inputs.choice("arch", arch, inputs.ARCHS)
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
     depth = inputs.depth(depth)
     m = resolve(arch, activation, weight_var, bias_var, gamma, alpha)
     _check_model(m, kernel, False, "recursion")
-    sym = Y is None
-    Xh, Xl = _unit_rows("X", X)
-    Yh, Yl = (Xh, Xl) if sym else _unit_rows("Y", Y)
-    if Yh.shape[1] != Xh.shape[1]:
-        raise ValueError(f"Y: must have D = {Xh.shape[1]} columns like X, got {Yh.shape[1]}")
+    rows = unit_row_pair(X, Y)
     nx = np.einsum("ij,ij->i", np.asarray(X, float), np.asarray(X, float))
-    ny = nx if sym else np.einsum("ij,ij->i", np.asarray(Y, float), np.asarray(Y, float))
-    n, k = len(Xh), len(Yh)
+    ny = nx if Y is None else np.einsum("ij,ij->i", np.asarray(Y, float), np.asarray(Y, float))
+    n, k = len(nx), len(ny)
     _refuse_slow(depth * max(1, n * k) ** 0.5, None)
-    out = np.empty((n, k))
-    if sym:
-        out[np.arange(n), np.arange(n)] = 1.0
-    for i0, i1, j0, j1 in _tiles(n, k, chunk, sym):
-        rho = Xh[i0:i1] @ Yh[j0:j1].T
-        r, c = np.nonzero(np.ones_like(rho, dtype=bool) if not sym else
-                          np.arange(j0, j1)[None, :] > np.arange(i0, i1)[:, None])
-        u, _ = _uv(np.clip(rho[r, c], -1.0, 1.0), Xh, Xl, Yh, Yl, r + i0, c + j0)
+
+    def evaluate(u, v, i, j):
         with np.errstate(over="ignore", invalid="ignore"):
-            vals = run("float", m, nx[r + i0], ny[c + j0], u, depth, kernel)
+            vals = run("float", m, nx[i], ny[j], u, depth, kernel)
         _finite(vals, m, depth)
-        out[r + i0, c + j0] = vals
-        if sym:
-            out[c + j0, r + i0] = vals
-    return out
+        return vals
+
+    return fill_pairs(rows, evaluate, chunk, np.empty((n, k)))
 
 
 __all__ = ["Model", "resolve", "kernel", "gram", "run"]

@@ -146,30 +146,46 @@ def gram(X, Y=None, *, arch: str, depth: int, gamma=None, alpha=None, kernel: st
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
     depth = inputs.depth(depth)
     scale = inputs.scaling(arch, gamma, alpha)
-    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
-        raise ValueError(f"chunk: must be an integer >= 1, got {chunk!r}")
-    sym = Y is None
-    Xh, Xl = _unit_rows("X", X)
-    Yh, Yl = (Xh, Xl) if sym else _unit_rows("Y", Y)
-    if Yh.shape[1] != Xh.shape[1]:
-        raise ValueError(f"Y: must have D = {Xh.shape[1]} columns like X, got {Yh.shape[1]}")
-    n, m = len(Xh), len(Yh)
+    rows = unit_row_pair(X, Y)
+    n, m = len(rows[0]), len(rows[2])
     if out is None:
         out = np.empty((n, m))
     elif out.shape != (n, m) or out.dtype != np.float64:
         raise ValueError(f"out: must be a float64 array of shape {(n, m)}, got {out.dtype} {out.shape}")
-    if n == 0 or m == 0:  # an empty X or Y: the empty (n, m) matrix
+    return fill_pairs(rows, lambda u, v, i, j: _evaluate_uv(NUMPY, arch, kernel, u, v, depth, scale), chunk, out)
+
+
+def unit_row_pair(X, Y):
+    """``(Xh, Xl, Yh, Yl)``: the rows of ``X`` and ``Y`` (``Y=None``: ``X`` itself, the same arrays)
+    scaled to the unit sphere in double-double (:func:`_unit_rows`), with matching columns; a
+    ValueError naming ``X`` or ``Y`` otherwise."""
+    Xh, Xl = _unit_rows("X", X)
+    Yh, Yl = (Xh, Xl) if Y is None else _unit_rows("Y", Y)
+    if Yh.shape[1] != Xh.shape[1]:
+        raise ValueError(f"Y: must have D = {Xh.shape[1]} columns like X, got {Yh.shape[1]}")
+    return Xh, Xl, Yh, Yl
+
+
+def fill_pairs(rows, evaluate, chunk: int, out: np.ndarray) -> np.ndarray:
+    """Fill ``out[i, j]`` with ``evaluate(u, v, i, j)`` (arrays of pairs: ``u = 1 - rho``, ``v = 1 + rho``
+    from :func:`_uv`, the row and column indices) over tiles of about ``chunk`` pairs; the rows from
+    :func:`unit_row_pair`. The same rows on both sides (``Y=None``) give a symmetric matrix: only
+    ``i < j`` is evaluated and the diagonal is exactly 1. An empty side gives the empty matrix."""
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+        raise ValueError(f"chunk: must be an integer >= 1, got {chunk!r}")
+    Xh, Xl, Yh, Yl = rows
+    sym = Yh is Xh
+    n, m = len(Xh), len(Yh)
+    if n == 0 or m == 0:
         return out
     if sym:
-        for i in range(n):
-            out[i, i] = 1.0
+        out[np.arange(n), np.arange(n)] = 1.0
     for i0, i1, j0, j1 in _tiles(n, m, int(chunk), sym):
         rho = Xh[i0:i1] @ Yh[j0:j1].T
         r, c = np.nonzero(np.ones_like(rho, dtype=bool) if not sym else
                           np.arange(j0, j1)[None, :] > np.arange(i0, i1)[:, None])
-        rho = np.clip(rho[r, c], -1.0, 1.0)
-        u, v = _uv(rho, Xh, Xl, Yh, Yl, r + i0, c + j0)
-        vals = _evaluate_uv(NUMPY, arch, kernel, u, v, depth, scale)
+        u, v = _uv(np.clip(rho[r, c], -1.0, 1.0), Xh, Xl, Yh, Yl, r + i0, c + j0)
+        vals = evaluate(u, v, r + i0, c + j0)
         out[r + i0, c + j0] = vals
         if sym:
             out[c + j0, r + i0] = vals

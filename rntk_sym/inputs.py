@@ -239,7 +239,6 @@ def scaling(arch: str, gamma=None, alpha=None) -> Scaling | None:
 def writable_dir(name: str, d: str, what: str) -> None:
     """Create the directory ``d`` (``what`` names it in messages); ValueError naming the argument ``name``
     when it cannot be created or written, checked before any work."""
-
     try:
         os.makedirs(d, exist_ok=True)
     except OSError as exc:
