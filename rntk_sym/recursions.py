@@ -32,14 +32,12 @@ accumulators ``accumulator``, ``lead``, ``add``, ``total`` (see :func:`run`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(NamedTuple):
     """One layer: branch weight ``w`` and ``c`` = 1 when the branch's outer matrix is trained
-    (ResNet's V_l), 0 when not (FFNet)."""
+    (ResNet's V_l), 0 when not (FFNet). A named tuple, so that a compiled context (numba) can take it."""
 
     w: Any
     c: int
