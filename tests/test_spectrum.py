@@ -1,0 +1,185 @@
+"""Mercer eigenvalues on the sphere (rntk_sym.spectrum, docs/spectra.md), each against an independent route:
+exact rationals (closed form below), the mpmath quadrature, random-Gram eigenvalues, the kernel's own values
+near t = +-1 (for the endpoint coefficients), the sum rule sum_k N(d, k) mu_k = k(1) = 1."""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+import rntk_sym
+from rntk_sym.spectrum import decay, multiplicity, spectrum
+
+
+def two_layer_ntk_mu_exact(k: int) -> Fraction:
+    """mu_k on S^2 (d = 3, Legendre, density 1/2 dt) of the L = 1 FFNet NTK k(t) = t shatp(t) = t/2 + t asin(t)/pi
+    (docs/model.md sec. 2 with L = 1). Moments: for even n, by parts with int_0^1 t^m / sqrt(1 - t^2) dt =
+    (pi/2) (m-1)!!/m!! (m even),  int_{-1}^{1} t^(n+1) asin(t) dt = (pi/(n+2)) (1 - (n+1)!!/(n+2)!!); for odd n
+    it vanishes (odd integrand). The pi cancels: every mu_k is rational."""
+    t = sp.Symbol("t")
+    coeffs = sp.Poly(sp.legendre(k, t), t).all_coeffs()[::-1]  # P_k = sum_j p_j t^j, P_k(1) = 1
+
+    def dfact(m):
+        return math.prod(range(m, 0, -2)) if m > 0 else 1
+
+    total = Fraction(0)
+    for j, p in enumerate(coeffs):
+        p = Fraction(int(sp.fraction(p)[0]), int(sp.fraction(p)[1]))
+        if p == 0:
+            continue
+        if (j + 1) % 2 == 0:  # t/2 * t^j
+            total += p * Fraction(1, 2) * Fraction(2, j + 2)
+        if j % 2 == 0:  # t asin(t)/pi * t^j
+            total += p * Fraction(1, j + 2) * (1 - Fraction(dfact(j + 1), dfact(j + 2)))
+    return total / 2
+
+
+def test_two_layer_ntk_exact_rationals_and_odd_zeros():
+    # closed form above vs float64 (Gauss-Legendre in the angle) and vs 30-digit mpmath; the errors the
+    # function reports must cover the differences
+    f = spectrum("ffnet", 1, 3, 12)
+    h = spectrum("ffnet", 1, 3, 12, digits=30)
+    for k in range(13):
+        exact = two_layer_ntk_mu_exact(k)
+        assert abs(f.mu[k] - float(exact)) <= f.error[k] + 1e-17, k  # float64 rounding of the exact value
+        ctx = h.mu[k].context
+        assert abs(h.mu[k] - ctx.mpf(exact.numerator) / exact.denominator) <= h.error[k] + ctx.mpf(10) ** -40, k
+        assert h.error[k] < 1e-29
+        if k >= 3 and k % 2:  # Bietti & Mairal 2019 (arXiv:1905.12173): odd k >= 3 vanish for the two-layer NTK
+            assert exact == 0 and h.decimals()[k] == "0"
+    assert two_layer_ntk_mu_exact(2) == Fraction(7, 128)  # spot value, by hand: (1/2) int (3t^2-1)/2 k(t) dt
+
+
+@pytest.mark.parametrize("depth", [2, 3, 5])
+def test_deeper_ffnets_have_odd_eigenvalues(depth):
+    s = spectrum("ffnet", depth, 3, 15)
+    for k in range(3, 16, 2):
+        assert s.mu[k] > 1e6 * s.error[k]
+
+
+def test_float64_and_mpmath_agree_within_their_errors():
+    # two precisions, two node sets (numpy Newton nodes vs mpmath's): the difference is covered by the errors
+    for arch, kw, dim, kmax in (("resnet", {"gamma": "0.5"}, 5, 30), ("ffnet", {"kernel": "gp"}, 3, 20)):
+        f = spectrum(arch, 4, dim, kmax, **kw)
+        h = spectrum(arch, 4, dim, kmax, digits=20, **kw)
+        for k in range(kmax + 1):
+            assert abs(f.mu[k] - float(h.mu[k])) <= f.error[k] + float(h.error[k]) + 1e-19, (arch, k)
+        assert all(e < 1e-14 for e in f.error)
+
+
+def test_random_gram_eigenvalues():
+    # Mercer: the eigenvalues of K/n for n uniform points on S^2 tend to mu_k, each N(3, k) times. Groups of
+    # the sorted Gram spectrum (sizes 1, 3, 5) against mu_0..mu_2 of FFNet L = 2; the Monte Carlo error of
+    # a group mean is ~ |k|_inf / sqrt(n) ~ 0.03 at n = 600 for mu_0, far less for the smaller ones:
+    # tolerance 20% of mu_k (a wrong normalization, e.g. a missing |S^(d-2)|/|S^(d-1)|, is off by >= 2x)
+    rng = np.random.default_rng(7)
+    n = 600
+    G = rntk_sym.gram(rng.standard_normal((n, 3)), arch="ffnet", depth=2)
+    ev = np.sort(np.linalg.eigvalsh(G / n))[::-1]
+    s = spectrum("ffnet", 2, 3, 20)
+    order = np.argsort(-s.mu[:5])
+    assert list(order[:3]) == [0, 1, 2]
+    start = 0
+    for k in range(3):
+        group = ev[start:start + multiplicity(3, k)]
+        assert abs(group.mean() - s.mu[k]) < 0.2 * s.mu[k], (k, group, s.mu[k])
+        start += multiplicity(3, k)
+
+
+def test_sum_rule_with_the_asymptotic_tail():
+    # sum_k N(d, k) mu_k = k(1) = 1; the tail k > K from the endpoint terms' exact eigenvalues
+    # (Decay.singular, relative error O(k^-2)): GP, nu = 3/2, tail ~ 3.5e-8 at K = 300, error ~ 1e-12
+    s = spectrum("ffnet", 3, 3, 300, kernel="gp")
+    part = sum(multiplicity(3, k) * s.mu[k] for k in range(301))
+    ks = np.arange(301, 60000)
+    tail = float(np.sum((2 * ks + 1) * s.decay.singular(ks)))
+    assert 1e-8 < tail < 1e-7
+    assert abs(part + tail - 1) < 1e-10
+    assert abs(part - 1) > 1e-8  # without the tail the rule fails: the check can fail
+
+
+def _kernel_at(arch, kernel, kw, r):
+    return rntk_sym.kernel(arch, r, 3, kernel=kernel, digits=40, **kw).value
+
+
+@pytest.mark.parametrize("arch,kw,kernel", [("ffnet", {}, "ntk"), ("resnet", {"gamma": "0.5"}, "ntk"),
+                                            ("resnet", {"alpha": "0.3"}, "gp"), ("ffnet", {}, "gp")])
+def test_endpoint_coefficients_against_the_kernel(arch, kw, kernel):
+    # k(1 - u) = analytic + c_plus u^nu, k(-1 + v) = analytic + c_minus v^nu: c from the kernel's 40-digit values
+    # at two distances (Richardson against the next power u^(nu + 1/2)), error O(u^1/2) = 1e-8 at u = 1e-16
+    d = decay(arch, 3, 3, kernel=kernel, **kw)
+    u = Fraction(1, 10**16)
+    ctx = _kernel_at(arch, kernel, kw, 0).context
+    su = ctx.sqrt(ctx.mpf(u.numerator) / u.denominator)
+
+    def coef(end, value):
+        g1 = _kernel_at(arch, kernel, kw, end + (u if end < 0 else -u)) - value
+        g4 = _kernel_at(arch, kernel, kw, end + (4 * u if end < 0 else -4 * u)) - value
+        if d.nu == Fraction(1, 2):  # g = c s + a s^2: c = 2 g(u)/s - g(4u)/(2 s)
+            return 2 * g1 / su - g4 / (2 * su)
+        return (g4 / 4 - g1) / (su ** 3)  # g = b s^2 + c s^3 + ...: (g(4u)/4 - g(u)) / s^3 = c + O(s)
+
+    cp = coef(1, _kernel_at(arch, kernel, kw, 1))
+    cm = coef(-1, _kernel_at(arch, kernel, kw, -1))
+    assert abs(cp - d.c_plus) < 1e-6 * abs(d.c_plus)
+    assert abs(cm - d.c_minus) < 1e-6 * abs(d.c_minus)
+    assert abs(float(sp.N(d.exact["c_plus"], 25)) - float(d.c_plus)) < 1e-15
+
+
+@pytest.mark.parametrize("arch,kw,kernel,dim", [("ffnet", {}, "ntk", 3), ("ffnet", {}, "ntk", 4),
+                                                ("resnet", {"gamma": 1}, "ntk", 3), ("ffnet", {}, "gp", 3)])
+def test_decay_constants_match_the_computed_eigenvalues(arch, kw, kernel, dim):
+    # mu_k / (the endpoint terms' eigenvalues) = 1 + O(k^-2) (docs/spectra.md sec. 2); at k = 60..61 the
+    # next terms are ~ (nu+1)(...)/k^2 ~ 1e-3 (measured 5e-4 at k = 100 for the FFNet NTK)
+    s = spectrum(arch, 3, dim, 61, kernel=kernel, **kw)
+    for k in (60, 61):
+        ratio = s.mu[k] / s.decay.singular(k)
+        assert abs(ratio - 1) < 5e-3, (k, ratio)
+    assert s.decay.power == dim - 1 + 2 * s.decay.nu
+
+
+def test_two_layer_decay_closed_form():
+    # L = 1: c_plus = c_minus = -sqrt(2)/pi, so C_odd = 0 and C_even = 2 A(3, 1/2) (-sqrt 2/pi) = 1/pi on S^2
+    d = decay("ffnet", 1, 3)
+    assert sp.simplify(d.exact["C_odd"]) == 0
+    assert sp.simplify(d.exact["C_even"] - 1 / sp.pi) == 0
+
+
+@pytest.mark.parametrize("kwargs,name", [
+    ({"dim": 1}, "dim"), ({"dim": "x"}, "dim"), ({"dim": True}, "dim"), ({"kmax": -1}, "kmax"),
+    ({"kmax": 2.5}, "kmax"), ({"kmax": 5000, "digits": 50}, "kmax"), ({"depth": 0}, "depth"),
+    ({"kernel": "foo"}, "kernel")])
+def test_bad_input(kwargs, name):
+    args = {"arch": "ffnet", "depth": 2, "dim": 3, "kmax": 5, **kwargs}
+    with pytest.raises(ValueError, match=f"^{name}:"):
+        spectrum(args.pop("arch"), args.pop("depth"), args.pop("dim"), args.pop("kmax"), **args)
+
+
+def test_other_activation_gives_eigenvalues_without_constants():
+    s = spectrum("ffnet", 2, 3, 6, activation="erf")
+    assert s.decay is None and "decay constants" in s.decay_note
+    assert abs(sum(multiplicity(3, k) * s.mu[k] for k in range(7)) - 1) < 0.05  # smooth kernel: fast decay
+
+
+def test_high_dimension_against_a_direct_quadrature_in_t():
+    # d = 1000: mu_0, mu_1, mu_2 by mpmath's tanh-sinh in t with the weight (1 - t^2)^((d-3)/2) (split where the
+    # weight, of width ~ 1/sqrt(d), lives) and the float64 kernel: a second quadrature on another variable;
+    # float64 kernel values (~1e-16 relative) and mu_2 ~ 5e-7: tolerance 1e-9 relative to mu_0
+    d = 1000
+    s = spectrum("ffnet", 2, d, 1000)
+    assert len(s.mu) == 1001 and np.all(np.isfinite(s.mu))
+    ctx = mpmath.MPContext()
+    ctx.prec = 60
+    ratio = ctx.gamma(ctx.mpf(d) / 2) / (ctx.sqrt(ctx.pi) * ctx.gamma(ctx.mpf(d - 1) / 2))
+    polys = (lambda t: 1, lambda t: t, lambda t: (d * t * t - 1) / (d - 1))  # P_0, P_1, P_2 with P_k(1) = 1
+    for k, P in enumerate(polys):
+        def f(t, P=P):
+            return ratio * rntk_sym.ntk("ffnet", float(t), 2) * P(t) * (1 - t * t) ** ((d - 3) / ctx.mpf(2))
+
+        ref = ctx.quad(f, [-1, -0.3, -0.1, 0, 0.1, 0.3, 1])
+        assert abs(s.mu[k] - float(ref)) < 1e-9 * s.mu[0], (k, s.mu[k], ref)
+    assert s.decay.C_even > 0 and 0 < s.decay.leading(600) < 1e-200  # C ~ 1e2562 in mpmath, 600^-1000 in log space
