@@ -489,3 +489,70 @@ def decay(arch: str, depth: int, dim: int, *, gamma=None, alpha=None, kernel: st
 
 
 __all__ = ["Decay", "Spectrum", "decay", "multiplicity", "spectrum"]
+
+
+# ---------------------------------------------------------------------------------------------- rntk spectrum
+
+def add_cli(sub) -> None:
+    """The ``rntk spectrum`` subparser."""
+    p = sub.add_parser("spectrum", help="Mercer eigenvalues mu_0..mu_kmax on the sphere S^(dim-1) and their "
+                                        "decay constants (docs/spectra.md)")
+    p.add_argument("--arch", required=True, help="ffnet or resnet")
+    p.add_argument("--depth", required=True, help="L, an integer >= 1")
+    p.add_argument("--dim", required=True, help="d >= 2: the sphere S^(d-1) of R^d")
+    p.add_argument("--kmax", required=True, help="largest degree k >= 0")
+    g = p.add_argument_group("residual scale (resnet only; default gamma = 1)")
+    g.add_argument("--gamma", help="alpha = L^-gamma, gamma >= 0 (exact decimal)")
+    g.add_argument("--alpha", help="constant alpha > 0 (exact decimal)")
+    p.add_argument("--kernel", default="ntk", help="ntk (default) or gp")
+    p.add_argument("--digits", help="significant digits (mpmath, with an error estimate); default float64")
+    m = p.add_argument_group("network (docs/activations.md; the decay constants are derived for relu only)")
+    m.add_argument("--activation", help="NAME[:PARAMS], e.g. erf or leaky_relu:0.1")
+    m.add_argument("--weight-var", help="sigma_w^2 > 0 (exact decimal)")
+    m.add_argument("--bias-var", help="sigma_b^2 >= 0 (exact decimal)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _decay_json(dec: Decay | None, digits: int) -> dict:
+    if dec is None:
+        return {"nu": None, "power": None, "C_even": None, "C_odd": None, "c_plus": None, "c_minus": None,
+                "exact": None}
+    exact = None if dec.exact is None else {k: str(v) for k, v in dec.exact.items()}
+    return {"nu": str(dec.nu), "power": str(dec.power), "C_even": nstr(dec.C_even, digits),
+            "C_odd": nstr(dec.C_odd, digits), "c_plus": nstr(dec.c_plus, digits), "c_minus": nstr(dec.c_minus, digits),
+            "exact": exact}
+
+
+def run(args) -> dict:
+    """``rntk spectrum``: the eigenvalues as decimal strings, their errors, and the decay constants."""
+    import time
+
+    digits = None
+    if args.digits is not None:
+        digits = count("digits", args.digits, 1, inputs.MAX_DIGITS)
+    t0 = time.perf_counter()
+    s = spectrum(args.arch, args.depth, args.dim, args.kmax, gamma=args.gamma, alpha=args.alpha,
+                 kernel=args.kernel, digits=digits, activation=args.activation, weight_var=args.weight_var,
+                 bias_var=args.bias_var)
+    dec = _decay_json(s.decay, 20)
+    return {"arch": args.arch, "depth": int(args.depth), "dim": s.dim, "kmax": len(s.mu) - 1, "kernel": args.kernel,
+            "gamma": args.gamma, "alpha": args.alpha, "digits": digits, "mu": s.decimals(),
+            "error": s.error_strings(), "error_kind": s.error_kind, "nodes": list(s.nodes),
+            "power": dec["power"], "C_even": dec["C_even"], "C_odd": dec["C_odd"], "decay": dec,
+            "note": s.decay_note, "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def show(res: dict) -> None:
+    """Text output of ``rntk spectrum``."""
+    scale = f", gamma = {res['gamma']}" if res["gamma"] else (f", alpha = {res['alpha']}" if res["alpha"] else "")
+    print(f"{res['arch']} {res['kernel']} L = {res['depth']}{scale}: Mercer eigenvalues on S^{res['dim'] - 1} "
+          "(uniform measure, P_k(1) = 1, sum_k N(d, k) mu_k = 1)")
+    width = max(len(m) for m in res["mu"])
+    for k, (m, e) in enumerate(zip(res["mu"], res["error"])):
+        print(f"  mu_{k:<4d} {m:<{width}}  +/- {e}")
+    if res["power"] is None:
+        print(f"  ({res['note']})")
+    else:
+        d = res["decay"]
+        print(f"  decay: mu_k ~ C k^-{res['power']} (nu = {d['nu']}): C_even = {res['C_even']}, C_odd = {res['C_odd']}")
+    print(f"  error: {res['error_kind']}")

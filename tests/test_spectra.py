@@ -12,7 +12,7 @@ import pytest
 import sympy as sp
 
 import rntk_sym
-from rntk_sym.spectrum import decay, multiplicity, spectrum
+from rntk_sym.spectra import decay, multiplicity, spectrum
 
 
 def two_layer_ntk_mu_exact(k: int) -> Fraction:
@@ -183,3 +183,65 @@ def test_high_dimension_against_a_direct_quadrature_in_t():
         ref = ctx.quad(f, [-1, -0.3, -0.1, 0, 0.1, 0.3, 1])
         assert abs(s.mu[k] - float(ref)) < 1e-9 * s.mu[0], (k, s.mu[k], ref)
     assert s.decay.C_even > 0 and 0 < s.decay.leading(600) < 1e-200  # C ~ 1e2562 in mpmath, 600^-1000 in log space
+
+
+def test_spectrum_checks_pass_and_fail_on_a_wrong_spectrum():
+    # bm19-odd-eigenvalues and bb21-deep-equals-shallow (proofs_check/spectrum_*.py): pass on the package;
+    # fail when the L = 2 spectrum is passed off as L = 1 (odd eigenvalues appear) and when the GP kernel's
+    # spectrum (decay k^-(d+2)) is passed off as the NTK's
+    from proofs_check import spectrum_decay, spectrum_parity
+
+    assert spectrum_parity.check(True).passed
+    assert spectrum_decay.check(True).passed
+
+    def deeper(arch, L, dim, kmax, **kw):
+        return spectrum(arch, L + 1, dim, kmax, **kw)
+
+    def gp(arch, L, dim, kmax, **kw):
+        return spectrum(arch, L, dim, kmax, kernel="gp", **kw)
+
+    assert not spectrum_parity.check(True, spectrum=deeper).passed
+    c = spectrum_decay.check(True, spectrum=gp)
+    assert not c.passed and any("fitted power" in f for f in c.evidence["failed"])
+
+
+def _cli(capsys, argv):
+    from rntk_sym.cli import main
+
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_spectrum_json(capsys):
+    import json
+
+    code, out, _ = _cli(capsys, ["spectrum", "--arch", "ffnet", "--depth", "1", "--dim", "3", "--kmax", "6",
+                                 "--digits", "25", "--json"])
+    res = json.loads(out)
+    assert code == 0 and res["dim"] == 3 and len(res["mu"]) == len(res["error"]) == 7
+    for k in range(7):  # the decimal strings against the exact rationals (closed form above)
+        exact = two_layer_ntk_mu_exact(k)
+        assert abs(Fraction(res["mu"][k]) - exact) <= Fraction(res["error"][k]) + Fraction(1, 10**25)
+    assert res["power"] == "3" and res["C_odd"].startswith("0") and abs(float(res["C_even"]) - 1 / math.pi) < 1e-15
+    code, out, _ = _cli(capsys, ["spectrum", "--arch", "resnet", "--gamma", "0.5", "--depth", "4", "--dim", "3",
+                                 "--kmax", "4", "--kernel", "gp"])
+    assert code == 0 and "mu_4" in out and "k^-5" in out
+
+
+@pytest.mark.parametrize("extra,name", [
+    (["--dim", "1"], "dim"), (["--kmax", "-1"], "kmax"), (["--kmax", "5000", "--digits", "50"], "kmax"),
+    (["--dim", "2.5"], "dim"), (["--digits", "0"], "digits"), (["--gamma", "1"], "gamma"),
+    (["--kernel", "xx"], "kernel")])
+def test_cli_spectrum_bad_input(capsys, extra, name):
+    code, out, err = _cli(capsys, ["spectrum", "--arch", "ffnet", "--depth", "2", "--dim", "3", "--kmax", "5", *extra])
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and name in err
+
+
+def test_cli_spectrum_without_constants(capsys):
+    import json
+
+    code, out, _ = _cli(capsys, ["spectrum", "--arch", "ffnet", "--depth", "2", "--dim", "3", "--kmax", "3",
+                                 "--activation", "erf", "--json"])
+    res = json.loads(out)
+    assert code == 0 and res["power"] is None and res["C_even"] is None and "decay constants" in res["note"]
