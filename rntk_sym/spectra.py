@@ -1,7 +1,7 @@
 """Mercer eigenvalues of the normalized kernels on the sphere, and their decay constants (docs/spectra.md).
 
 A dot-product kernel ``k(t)``, ``t = <x, x'>``, on ``S^(dim-1)`` with the uniform probability measure has
-the eigenvalue ``mu_k`` on every degree-k spherical harmonic (Funk-Hecke; multiplicity ``N(dim, k)``):
+the eigenvalue ``mu_k`` on every degree-k spherical harmonic (Funk-Hecke; multiplicity ``N(dim, k)``)::
 
     mu_k = (|S^(d-2)| / |S^(d-1)|) int_{-1}^{1} k(t) P_k(t) (1 - t^2)^((d-3)/2) dt
          = (|S^(d-2)| / |S^(d-1)|) int_0^pi k(cos th) P_k(cos th) sin(th)^(d-2) d th,
