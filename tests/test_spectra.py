@@ -245,3 +245,24 @@ def test_cli_spectrum_without_constants(capsys):
                                  "--activation", "erf", "--json"])
     res = json.loads(out)
     assert code == 0 and res["power"] is None and res["C_even"] is None and "decay constants" in res["note"]
+
+
+def test_plot_spectrum_data_ends_on_the_constants(tmp_path, capsys):
+    # what `rntk plot spectrum` draws: k^d mu_k against the derived constants; at k = kmax = 200 the ratio is
+    # 1 - 3/(2k) + ... (the Gamma ratio) for the cases whose asymptotic regime has begun (FFNet L <= 8; the
+    # L = 64 FFNet and the gamma = 1 ResNet need k >> L resp. k >> L^(gamma - 1/2): 10% allowed)
+    from rntk_sym.spectra_plot import spectrum_data
+
+    d = spectrum_data(dim=3, kmax=200)
+    for c in d["cases"]:
+        tol = 0.02 if c["arch"] == "ffnet" and c["depth"] <= 8 else 0.1
+        assert abs(c["scaled"][-1] / c["C_even"] - 1) < tol, c["label"]  # k = 200 (even; index i is k = i + 1)
+        if c["C_odd"]:
+            assert abs(c["scaled"][-2] / c["C_odd"] - 1) < tol, c["label"]  # k = 199
+        else:
+            assert c["zero"][2::2].all()  # two-layer FFNet: odd k >= 3 zero within the error
+    out = tmp_path / "s.png"
+    code, _, _ = _cli(capsys, ["plot", "spectrum", "--out", str(out), "--kmax", "40", "--quiet"])
+    assert code == 0 and out.stat().st_size > 1000
+    code, _, err = _cli(capsys, ["plot", "spectrum", "--out", str(out), "--dim", "1"])
+    assert code == 2 and "dim" in err
