@@ -92,22 +92,17 @@ def angle_nodes(n: int) -> tuple[np.ndarray, np.ndarray]:
     return (x + 1) * (np.pi / 2), w * (np.pi / 2)
 
 
-def _gegenbauer_moments(t, g, dim: int, kmax: int, one, zero):
-    """``[sum_i g_i P_k(t_i) for k = 0..kmax]`` and ``[sum_i |g_i P_k(t_i)|]`` by the normalized recurrence
-    ``(k + 2 lam) P_(k+1) = 2 (k + lam) t P_k - k P_(k-1)``, ``lam = (d - 2)/2``, ``P_0 = 1``, ``P_1 = t``.
-    Works on numpy arrays (float64) and on lists of mpf (``one``/``zero`` of that number type)."""
-    lam2 = dim - 2  # 2 lam
+def gegenbauer_iter(t, dim: int, kmax: int):
+    """``P_0(t), P_1(t), ..., P_kmax(t)`` (Gegenbauer of index ``lam = (d - 2)/2``, ``P_k(1) = 1``) by the
+    normalized recurrence ``(k + 2 lam) P_(k+1) = 2 (k + lam) t P_k - k P_(k-1)`` (bounded by 1 on [-1, 1]:
+    stable). ``t``: a float64 array (arrays out) or a list of mpf (lists out)."""
     vec = isinstance(t, np.ndarray)
-    absum = (lambda a: np.sum(np.abs(a))) if vec else (lambda a: sum(abs(x) for x in a))
-    dot = (lambda a: np.sum(a)) if vec else (lambda a: sum(a))
-    mom, mag = [], []
-    p_prev, p = None, ([one] * len(t) if not vec else np.ones_like(t))
+    lam2 = dim - 2  # 2 lam
+    p_prev, p = None, (np.ones_like(t) if vec else [x * 0 + 1 for x in t])
     for k in range(kmax + 1):
-        terms = g * p if vec else [gi * pi for gi, pi in zip(g, p)]
-        mom.append(dot(terms))
-        mag.append(absum(terms))
+        yield p
         if k == kmax:
-            break
+            return
         if k == 0:
             p_prev, p = p, (t.copy() if vec else list(t))
             continue
@@ -116,6 +111,17 @@ def _gegenbauer_moments(t, g, dim: int, kmax: int, one, zero):
             p_prev, p = p, (a * t * p - b * p_prev) / c
         else:
             p_prev, p = p, [(a * ti * pi - b * qi) / c for ti, pi, qi in zip(t, p, p_prev)]
+
+
+def _gegenbauer_moments(t, g, dim: int, kmax: int):
+    """``[sum_i g_i P_k(t_i) for k = 0..kmax]`` and ``[sum_i |g_i P_k(t_i)|]`` (:func:`gegenbauer_iter`),
+    on numpy arrays (float64) or lists of mpf."""
+    vec = isinstance(t, np.ndarray)
+    mom, mag = [], []
+    for p in gegenbauer_iter(t, dim, kmax):
+        terms = g * p if vec else [gi * pi for gi, pi in zip(g, p)]
+        mom.append(np.sum(terms) if vec else sum(terms))
+        mag.append(np.sum(np.abs(terms)) if vec else sum(abs(x) for x in terms))
     return mom, mag
 
 
@@ -143,7 +149,7 @@ def _float_mu(model, dim: int, kmax: int, n: int):
     with np.errstate(under="ignore"):
         wt = np.exp(np.log(w) + (dim - 2) * np.log(np.sin(theta)) + _sphere_ratio_log(dim))
     g = wt * _kernel_float(model, theta)
-    mom, mag = _gegenbauer_moments(t, g, dim, kmax, 1.0, 0.0)
+    mom, mag = _gegenbauer_moments(t, g, dim, kmax)
     return np.array(mom), np.array(mag)
 
 
@@ -190,7 +196,7 @@ def _mp_mu(model, dim: int, kmax: int, level: int, prec: int, progress=None):
             vals.append(_pair_uv(be, arch, kernel, 2 * s * s, 2 * c * c, depth, scale)[0])
     t = [ctx.cos(th) for th, _ in nodes]
     g = [w * ctx.sin(th) ** (dim - 2) * ratio * kv for (th, w), kv in zip(nodes, vals)]
-    return _gegenbauer_moments(t, g, dim, kmax, ctx.one, ctx.zero)
+    return _gegenbauer_moments(t, g, dim, kmax)
 
 
 def mu_size_log10(dim: int, kmax: int) -> list[float]:
