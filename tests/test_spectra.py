@@ -299,7 +299,8 @@ def test_harmonic_target_is_a_unit_norm_harmonic():
 def test_learning_curve_matches_kernel_ridge_experiments():
     # the spectral theory (Bordelon, Canatar, Pehlevan 2020, arXiv:2002.02561; Simon et al. 2021,
     # arXiv:2110.03922) against rntk_sym.regression on random points: within 3 standard errors of the 6-draw
-    # mean plus 15% (the theory is an average-case approximation; measured within 10% here, docs/spectra.md sec. 8)
+    # mean plus 25% (the theory is an average-case approximation: up to ~20% off at d = 3, n = 200 over 24 draws,
+    # docs/spectra.md sec. 8)
     from rntk_sym.learning import learning_curve, learning_experiment
 
     for arch, L, kw, dim, deg, ridge in (("ffnet", 16, {}, 3, 2, 0.1), ("resnet", 16, {"gamma": "0.25"}, 3, 2, 0.1),
@@ -308,4 +309,18 @@ def test_learning_curve_matches_kernel_ridge_experiments():
         th = learning_curve(arch, L, dim, ns, target_degree=deg, ridge=ridge, **kw)
         ex = learning_experiment(arch, L, dim, ns, target_degree=deg, ridge=ridge, seeds=6, n_test=300, **kw)
         for t, m, se in zip(th.test_error, ex["mean"], ex["stderr"]):
-            assert abs(t - m) <= 3 * se + 0.15 * t, (arch, L, kw, t, m, se)
+            assert abs(t - m) <= 3 * se + 0.25 * t, (arch, L, kw, t, m, se)
+
+
+@pytest.mark.slow
+def test_learning_curve_check_passes_and_fails_on_a_wrong_theory():
+    # proofs_check bcp20-learning-curve: passes on the package, fails when the theory's ridge is off by 10x
+    from proofs_check import learning_curve as check_module
+    from rntk_sym.learning import learning_curve
+
+    assert check_module.check(True).passed
+
+    def wrong(*args, ridge, **kw):
+        return learning_curve(*args, ridge=10 * ridge, **kw)
+
+    assert not check_module.check(True, learning_curve=wrong).passed
