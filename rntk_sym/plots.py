@@ -31,7 +31,7 @@ from .recursions import Block
 from .recursions import run as run_recursion
 
 FORMATS = ("png", "svg", "pdf")
-KINDS = ("rates", "phase", "kernels", "spectrum")
+KINDS = ("rates", "phase", "kernels", "spectrum", "learning-curves")
 
 # (label, arch, rho, scale) of the rate curves; "rho" None means the figure's --rho
 RATE_CASES = (
@@ -568,13 +568,14 @@ OPTIONS = {
               "n_gamma": lambda s: _int("n-gamma", s), "n_rho": lambda s: _int("n-rho", s)},
     "kernels": {"max_depth": str, "n_rho": lambda s: _int("n-rho", s)},
     "spectrum": {"dim": lambda s: _int("dim", s), "kmax": lambda s: _int("kmax", s)},
+    "learning-curves": {"dim": lambda s: _int("dim", s), "seeds": lambda s: _int("seeds", s)},
 }
 
 
 def add_cli(sub) -> None:
     """The ``rntk plot`` subparser (defaults: those of the figure's data function)."""
     p = sub.add_parser("plot", help="figures: convergence rates, gamma phase diagram, kernel curves (PNG/SVG/PDF)")
-    p.add_argument("kind", help="rates, phase, kernels or spectrum")
+    p.add_argument("kind", help="rates, phase, kernels, spectrum or learning-curves")
     p.add_argument("--out", required=True, help="output file; the format from its extension: .png, .svg or .pdf")
     p.add_argument(
         "--max-depth",
@@ -590,6 +591,7 @@ def add_cli(sub) -> None:
     p.add_argument("--n-rho", help="phase: rhos in the heat map (default 81); kernels: rhos per curve (default 401)")
     p.add_argument("--dim", help="spectrum: the sphere S^(dim-1) (default 3)")
     p.add_argument("--kmax", help="spectrum: largest degree k (default 400)")
+    p.add_argument("--seeds", help="learning-curves: random draws per experiment point (default 3)")
     p.add_argument("--dpi", default="110", help="resolution of a PNG (default 110)")
     p.add_argument("--data", help="also write the plotted numbers to this JSON file")
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress")
@@ -639,7 +641,7 @@ def run(args) -> dict:
     from . import spectra_plot
 
     compute = {"rates": rates_data, "phase": phase_data, "kernels": kernels_data,
-               "spectrum": spectra_plot.spectrum_data}[kind]
+               "spectrum": spectra_plot.spectrum_data, "learning-curves": spectra_plot.learning_data}[kind]
     kw = {k: p.default for k, p in inspect.signature(compute).parameters.items() if k in OPTIONS[kind]} | given
     t0 = time.perf_counter()
     if kind == "rates":
@@ -653,6 +655,8 @@ def run(args) -> dict:
         draw = phase
     elif kind == "spectrum":
         total, draw = spectra_plot.N_CASES, spectra_plot.spectrum_figure
+    elif kind == "learning-curves":
+        total, draw = len(spectra_plot.LEARNING_CASES), spectra_plot.learning_figure
     else:
         total = len(KERNEL_CASES) * (len(powers_of_ten(0, kw["max_depth"])) + 1)
         draw = kernels

@@ -324,3 +324,10 @@ def test_learning_curve_check_passes_and_fails_on_a_wrong_theory():
         return learning_curve(*args, ridge=10 * ridge, **kw)
 
     assert not check_module.check(True, learning_curve=wrong).passed
+
+
+def test_cli_plot_learning_curves_bad_input(capsys, tmp_path):
+    code, out, err = _cli(capsys, ["plot", "learning-curves", "--out", str(tmp_path / "x.png"), "--seeds", "1"])
+    assert code == 2 and out == "" and "seeds" in err and len(err.strip().splitlines()) == 1
+    code, out, err = _cli(capsys, ["plot", "learning-curves", "--out", str(tmp_path / "x.png"), "--kmax", "10"])
+    assert code == 2 and "kmax" in err
