@@ -176,6 +176,8 @@ def _mp_level(n: int) -> int:
 
 
 def _mp_mu(model, dim: int, kmax: int, level: int, prec: int, progress=None):
+    """mu_0..mu_kmax (and the sums of |terms|) on mpmath's Gauss-Legendre level ``level`` at ``prec`` bits;
+    ``progress()`` after each node's kernel value."""
     arch, kernel, depth, gamma, alpha, network = model
     ctx = mpmath.MPContext()
     ctx.prec = prec
@@ -185,8 +187,11 @@ def _mp_mu(model, dim: int, kmax: int, level: int, prec: int, progress=None):
         from . import general
 
         digits = int(prec / LOG2_10) - 5
-        vals = [ctx.mpf(general.kernel(arch, ctx.cos(th), depth, kernel=kernel, gamma=gamma, alpha=alpha,
-                                       digits=digits, **network).value) for th, _ in nodes]
+        vals = []
+        for th, _ in nodes:
+            vals.append(ctx.mpf(general.kernel(arch, ctx.cos(th), depth, kernel=kernel, gamma=gamma, alpha=alpha,
+                                               digits=digits, **network).value))
+            progress and progress()
     else:
         be = MPBackend(prec)
         scale = inputs.scaling(arch, gamma, alpha)
@@ -194,9 +199,15 @@ def _mp_mu(model, dim: int, kmax: int, level: int, prec: int, progress=None):
         for th, _ in nodes:
             s, c = ctx.sin(th / 2), ctx.cos(th / 2)
             vals.append(_pair_uv(be, arch, kernel, 2 * s * s, 2 * c * c, depth, scale)[0])
+            progress and progress()
     t = [ctx.cos(th) for th, _ in nodes]
     g = [w * ctx.sin(th) ** (dim - 2) * ratio * kv for (th, w), kv in zip(nodes, vals)]
     return _gegenbauer_moments(t, g, dim, kmax)
+
+
+def progress_total(dim: int, kmax: int, digits: int) -> int:
+    """Kernel evaluations of ``spectrum(..., digits=D)`` when the first two levels suffice."""
+    return 9 * 2 ** (_mp_level(mp_nodes(dim, kmax, digits)) - 1)
 
 
 def mu_size_log10(dim: int, kmax: int) -> list[float]:
@@ -330,8 +341,10 @@ def spectrum(arch: str, depth: int, dim: int, kmax: int, *, gamma=None, alpha=No
     geometric convergence, plus the rounding of the sum). ``digits=D``: mpmath at ``D`` + guard digits on
     mpmath's Gauss-Legendre levels (3 2^(m-1) nodes) ``m`` and ``m + 1``, ``error = |Q_m - Q_(m+1)|``
     (an estimate under geometric convergence), the level raised until every ``mu_k`` has D digits or is
-    below ``10^-D mu_0 / kmax^power`` (numerically zero); a request estimated longer than ``max_seconds``
-    (default MAX_SECONDS) is refused (ValueError naming ``kmax``) with the estimate, never started.
+    far below its expected size (:func:`mu_size_log10`; numerically zero); a request estimated longer than
+    ``max_seconds`` (default MAX_SECONDS) is refused (ValueError naming ``kmax``) with the estimate, never
+    started. ``progress(done)``: called during the ``digits`` computation, ``done`` kernel evaluations out of
+    :func:`progress_total` (more levels, if needed, run past it).
     """
     arch, kernel, depth, dim, kmax, digits = _validate(arch, depth, dim, kmax, gamma, alpha, kernel, digits)
     inputs.scaling(arch, gamma, alpha)
@@ -367,9 +380,16 @@ def spectrum(arch: str, depth: int, dim: int, kmax: int, *, gamma=None, alpha=No
     level = _mp_level(mp_nodes(dim, kmax, digits))
     ctx = mpmath.MPContext()
     ctx.prec = prec
-    q1, _ = _mp_mu(model, dim, kmax, level, prec)
+    done = [0]
+
+    def tick():
+        done[0] += 1
+        progress(done[0])
+
+    tick = tick if progress is not None else None
+    q1, _ = _mp_mu(model, dim, kmax, level, prec, tick)
     for extra in range(3):
-        q2, mag = _mp_mu(model, dim, kmax, level + 1, prec)
+        q2, mag = _mp_mu(model, dim, kmax, level + 1, prec, tick)
         err = [abs(a - b) + ctx.ldexp(g, -prec + 8) for a, b, g in zip(q1, q2, mag)]  # + rounding of the sum
         floor = [ctx.mpf(10) ** (z - digits - 3) for z in sizes]  # far below the typical size: "zero"
         if all(e <= abs(m) * ctx.mpf(10) ** (-digits) / 2 or e <= f for m, e, f in zip(q2, err, floor)):
@@ -533,13 +553,18 @@ def run(args) -> dict:
     """``rntk spectrum``: the eigenvalues as decimal strings, their errors, and the decay constants."""
     import time
 
+    from .progress import Progress
+
     digits = None
     if args.digits is not None:
         digits = count("digits", args.digits, 1, inputs.MAX_DIGITS)
     t0 = time.perf_counter()
-    s = spectrum(args.arch, args.depth, args.dim, args.kmax, gamma=args.gamma, alpha=args.alpha,
-                 kernel=args.kernel, digits=digits, activation=args.activation, weight_var=args.weight_var,
-                 bias_var=args.bias_var)
+    total = progress_total(count("dim", args.dim, 2, MAX_DIM), count("kmax", args.kmax, 0, MAX_KMAX), digits) \
+        if digits else 1
+    with Progress(total, "spectrum", enabled=bool(digits) and not args.json) as bar:
+        s = spectrum(args.arch, args.depth, args.dim, args.kmax, gamma=args.gamma, alpha=args.alpha,
+                     kernel=args.kernel, digits=digits, activation=args.activation, weight_var=args.weight_var,
+                     bias_var=args.bias_var, progress=bar)
     dec = _decay_json(s.decay, 20)
     return {"arch": args.arch, "depth": int(args.depth), "dim": s.dim, "kmax": len(s.mu) - 1, "kernel": args.kernel,
             "gamma": args.gamma, "alpha": args.alpha, "digits": digits, "mu": s.decimals(),

@@ -331,3 +331,11 @@ def test_cli_plot_learning_curves_bad_input(capsys, tmp_path):
     assert code == 2 and out == "" and "seeds" in err and len(err.strip().splitlines()) == 1
     code, out, err = _cli(capsys, ["plot", "learning-curves", "--out", str(tmp_path / "x.png"), "--kmax", "10"])
     assert code == 2 and "kmax" in err
+
+
+def test_digits_route_reports_progress():
+    from rntk_sym.spectra import progress_total
+
+    calls = []
+    spectrum("ffnet", 2, 3, 6, digits=15, progress=calls.append)
+    assert calls == list(range(1, len(calls) + 1)) and len(calls) >= progress_total(3, 6, 15)
