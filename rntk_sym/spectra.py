@@ -33,11 +33,12 @@ import numpy as np
 
 from . import inputs
 from .backends import NUMPY, MPBackend
-from .kernels import LOG2_10, _alpha2, _evaluate_uv, _pair_uv, nstr, rounded
+from .kernels import LOG2_10, _alpha2, _evaluate_uv, _pair_uv, nstr, recursion_seconds, rounded
 
 MAX_DIM = 10**6
 MAX_KMAX = 10**5
-MAX_SECONDS = 600.0  # a digits= request estimated longer is refused (ValueError naming kmax)
+MAX_SECONDS = 600.0  # a request estimated longer is refused (ValueError naming kmax, or depth in float64)
+DECAY_MAX_DEPTH = 10**6
 EXACT_DEPTH = 6  # closed-form (SymPy) decay constants up to this depth; deeper ones numerically (mpmath)
 
 
@@ -355,20 +356,26 @@ def spectrum(arch: str, depth: int, dim: int, kmax: int, *, gamma=None, alpha=No
     seed = not general.uses_general(arch, activation, weight_var, bias_var, gamma, alpha)
     model = (arch, kernel, depth, gamma, alpha, network if not seed else {})
     dec, note = None, None
-    if seed:
+    if seed and depth > DECAY_MAX_DEPTH:
+        note = f"decay constants: computed up to L = {DECAY_MAX_DEPTH} (a product over the layers)"
+    elif seed:
         dec = decay(arch, depth, dim, gamma=gamma, alpha=alpha, kernel=kernel, digits=max(20, digits or 0))
     else:
         note = ("decay constants: derived for the seeds' relu networks only (docs/spectra.md sec. 3); "
                 "the eigenvalues are given without them")
+    limit = MAX_SECONDS if max_seconds is None else max_seconds
     if digits is None:
         n1 = float_nodes(dim, kmax)
         n2 = n1 * 3 // 2
+        est = recursion_seconds(None, depth, n1 + n2) + 2e-8 * (n1 + n2) * kmax
+        if est > limit:
+            raise ValueError(f"depth: the kernel at {n1 + n2} nodes through L = {inputs.depth_text(depth)} layers "
+                             f"would take about {est:.3g} s (limit {limit:.3g} s)")
         m1, _ = _float_mu(model, dim, kmax, n1)
         m2, mag = _float_mu(model, dim, kmax, n2)
         err = np.abs(m2 - m1) + 4 * np.finfo(float).eps * mag
         return Spectrum(m2, err, dim, None, f"|Q_{n1} - Q_{n2}| + 4 eps sum|terms| (Gauss-Legendre in the angle; "
                         "truncation assumed below the difference: geometric convergence)", (n1, n2), dec, note)
-    limit = MAX_SECONDS if max_seconds is None else max_seconds
     est = mp_seconds(depth, dim, kmax, digits)
     if est > limit:
         raise ValueError(f"kmax: {digits} digits of mu_0..mu_{kmax} on S^{dim - 1} at L = {inputs.depth_text(depth)} "
@@ -500,9 +507,9 @@ def decay(arch: str, depth: int, dim: int, *, gamma=None, alpha=None, kernel: st
     dim = count("dim", dim, 2, MAX_DIM)
     inputs.scaling(arch, gamma, alpha)
     mp = _Mp(digits)
-    if depth > 10**6:
-        raise ValueError(f"depth: decay constants computed up to L = 10^6 (the product runs over the layers), "
-                         f"got {inputs.depth_text(depth)}")
+    if depth > DECAY_MAX_DEPTH:
+        raise ValueError(f"depth: decay constants computed up to L = {DECAY_MAX_DEPTH} (the product runs over the "
+                         f"layers), got {inputs.depth_text(depth)}")
     nu, cp, cm = endpoint_coefficients(mp, arch, depth, kernel, gamma, alpha)
     A = singular_factor(mp, dim, nu)
     exact = None
