@@ -318,7 +318,7 @@ def count(name: str, x, lo: int, hi: int, what: str = "") -> int:
     return v
 
 
-def _validate(arch, depth, dim, kmax, gamma, alpha, kernel, digits):
+def _validate(arch, depth, dim, kmax, kernel, digits):
     arch = inputs.choice("arch", arch, inputs.ARCHS)
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
     depth = inputs.depth(depth)
@@ -347,7 +347,7 @@ def spectrum(arch: str, depth: int, dim: int, kmax: int, *, gamma=None, alpha=No
     started. ``progress(done)``: called during the ``digits`` computation, ``done`` kernel evaluations out of
     :func:`progress_total` (more levels, if needed, run past it).
     """
-    arch, kernel, depth, dim, kmax, digits = _validate(arch, depth, dim, kmax, gamma, alpha, kernel, digits)
+    arch, kernel, depth, dim, kmax, digits = _validate(arch, depth, dim, kmax, kernel, digits)
     inputs.scaling(arch, gamma, alpha)
     network = {k: v for k, v in (("activation", activation), ("weight_var", weight_var),
                                  ("bias_var", bias_var)) if v is not None}
