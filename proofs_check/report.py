@@ -16,7 +16,8 @@ from .core import Check, jsonable
 
 MODULES = ("ffnet_thm6", "resnet_thm7", "resnet_thm7_endpoint", "resnet_divisor", "seed000_gamma_gt_half",
            "seed000_degenerate", "seed000_gamma_lt_half", "seed000_gamma_half", "nonlearnability",
-           "empirical_ntk", "gram_gd", "general_mc")
+           "empirical_ntk", "gram_gd", "general_mc", "spectrum_parity", "spectrum_decay",
+           "learning_curve")
 
 
 def check_ids() -> dict[str, str]:
@@ -137,6 +138,23 @@ HEADLINES = {
         "max |MC - exact| / SE = "
         + _g(max(abs(r["monte_carlo"] - r["exact"]) / r["standard_error"] for r in e["cases"]), "%.2f")
         + f" over {len(e['cases'])} kernels"
+    ),
+    "bm19-odd-eigenvalues": lambda e: (
+        "L=1 max odd |mu_k|/error = " + _g(max(d["max_odd |mu_k|/error"] for k, d in e["cases"].items()
+                                              if k.endswith("L=1")), "%.2f")
+        + "; L>=2 min odd mu_k/error = " + _g(min(d["min_odd mu_k/error"] for k, d in e["cases"].items()
+                                                 if not k.endswith("L=1")), "%.3g")
+    ),
+    "bb21-deep-equals-shallow": lambda e: (
+        "fitted powers " + ", ".join(f"{k.split()[0]}: " + "/".join(
+            _g(v["fitted power"], "%.3f") for v in d.values() if isinstance(v, dict)) for k, d in
+            list(e["cases"].items())[:1] + list(e["cases"].items())[-1:])
+        + f" ... ({len(e['cases'])} cases)"
+    ),
+    "bcp20-learning-curve": lambda e: (
+        "predicted/measured at n=200: " + ", ".join(
+            f"{k}: {_g(d['n=200']['predicted'], '%.3g')}/{_g(d['n=200']['measured'], '%.3g')}"
+            for k, d in e["cases"].items())
     ),
     "002-thm4-5-empirical-ntk": lambda e: (
         "error ~ m^p, L^q: "

@@ -245,6 +245,11 @@ from . import plots as _plots  # noqa: E402
 PARSERS.append(_plots.add_cli)
 COMMANDS["plot"] = (_plots.run, _plots.show)
 
+from . import spectra as _spectra  # noqa: E402
+
+PARSERS.append(_spectra.add_cli)
+COMMANDS["spectrum"] = (_spectra.run, _spectra.show)
+
 from proofs_check import report as _verify  # noqa: E402  (the checks of the seeds' claims)
 
 PARSERS.append(_verify.add_cli)

@@ -31,7 +31,7 @@ from .recursions import Block
 from .recursions import run as run_recursion
 
 FORMATS = ("png", "svg", "pdf")
-KINDS = ("rates", "phase", "kernels")
+KINDS = ("rates", "phase", "kernels", "spectrum", "learning-curves")
 
 # (label, arch, rho, scale) of the rate curves; "rho" None means the figure's --rho
 RATE_CASES = (
@@ -567,13 +567,15 @@ OPTIONS = {
     "phase": {"rho": str, "max_depth": str, "depth": str,
               "n_gamma": lambda s: _int("n-gamma", s), "n_rho": lambda s: _int("n-rho", s)},
     "kernels": {"max_depth": str, "n_rho": lambda s: _int("n-rho", s)},
+    "spectrum": {"dim": lambda s: _int("dim", s), "kmax": lambda s: _int("kmax", s)},
+    "learning-curves": {"dim": lambda s: _int("dim", s), "seeds": lambda s: _int("seeds", s)},
 }
 
 
 def add_cli(sub) -> None:
     """The ``rntk plot`` subparser (defaults: those of the figure's data function)."""
     p = sub.add_parser("plot", help="figures: convergence rates, gamma phase diagram, kernel curves (PNG/SVG/PDF)")
-    p.add_argument("kind", help="rates, phase or kernels")
+    p.add_argument("kind", help="rates, phase, kernels, spectrum or learning-curves")
     p.add_argument("--out", required=True, help="output file; the format from its extension: .png, .svg or .pdf")
     p.add_argument(
         "--max-depth",
@@ -587,6 +589,9 @@ def add_cli(sub) -> None:
     p.add_argument("--depth", help="phase: depth of the heat map (default 1e4)")
     p.add_argument("--n-gamma", help="phase: gammas in the heat map (default 60)")
     p.add_argument("--n-rho", help="phase: rhos in the heat map (default 81); kernels: rhos per curve (default 401)")
+    p.add_argument("--dim", help="spectrum: the sphere S^(dim-1) (default 3)")
+    p.add_argument("--kmax", help="spectrum: largest degree k (default 400)")
+    p.add_argument("--seeds", help="learning-curves: random draws per experiment point (default 3)")
     p.add_argument("--dpi", default="110", help="resolution of a PNG (default 110)")
     p.add_argument("--data", help="also write the plotted numbers to this JSON file")
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress")
@@ -633,7 +638,10 @@ def run(args) -> dict:
     if not 20 <= dpi <= 600:
         raise ValueError(f"dpi: must be an integer in [20, 600], got {args.dpi!r}")
     given = _figure_options(kind, args)
-    compute = {"rates": rates_data, "phase": phase_data, "kernels": kernels_data}[kind]
+    from . import spectra_plot
+
+    compute = {"rates": rates_data, "phase": phase_data, "kernels": kernels_data,
+               "spectrum": spectra_plot.spectrum_data, "learning-curves": spectra_plot.learning_data}[kind]
     kw = {k: p.default for k, p in inspect.signature(compute).parameters.items() if k in OPTIONS[kind]} | given
     t0 = time.perf_counter()
     if kind == "rates":
@@ -645,6 +653,10 @@ def run(args) -> dict:
     elif kind == "phase":
         total = inputs.integer("depth", kw["depth"]) + sum(powers_of_ten(1, kw["max_depth"])) + 2 * kw["n_rho"]
         draw = phase
+    elif kind == "spectrum":
+        total, draw = spectra_plot.N_CASES, spectra_plot.spectrum_figure
+    elif kind == "learning-curves":
+        total, draw = len(spectra_plot.LEARNING_CASES), spectra_plot.learning_figure
     else:
         total = len(KERNEL_CASES) * (len(powers_of_ten(0, kw["max_depth"])) + 1)
         draw = kernels
