@@ -110,8 +110,12 @@ def _sqrt(kind: str, x):
     return x.nonnegative_part().sqrt() if kind == "ball" else mpmath.sqrt(x)
 
 
-def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str):
+def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str, normalize: bool = True):
     """The normalized kernel (``kernel`` "ntk" or "gp") after ``depth`` layers, in number ``kind``.
+
+    ``normalize=False``: the unnormalized entries ``(k(x, x'), k(x, x), k(x', x'))`` instead (FFNet
+    ``k = Omega_{L+1}`` or ``k_{L+1}``; ResNet ``T_L`` or ``K_L``); :mod:`rntk_sym.conventions` takes
+    neural-tangents' scale from the diagonals.
 
     ``n1, n2``: input squared norms; ``u = 1 - rho`` with rho the cosine of the inputs' angle (numbers
     of ``kind``, possibly numpy arrays; ``u`` rather than rho so that nearly parallel inputs keep it).
@@ -152,7 +156,7 @@ def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str):
             theta = [k + o for k, o in zip(diag + [pair(diag, gap)], omega)]
         _overflow(kind, m, depth, diag + (omega[:2] if kernel == "ntk" else []))
         if kernel == "ntk":
-            return omega[2] / sqrt(omega[0] * omega[1])
+            return omega[2] / sqrt(omega[0] * omega[1]) if normalize else (omega[2], *omega[:2])
     else:
         a2 = _alpha2(kind, m.scale, depth)
         # each block moves the state by O(alpha^2): float64 keeps it as a compensated sum (backends.floats)
@@ -171,8 +175,8 @@ def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str):
         diag = [k1, k2]
         _overflow(kind, m, depth, diag + (T[:2] if kernel == "ntk" else []))
         if kernel == "ntk":
-            return T[2] / sqrt(T[0] * T[1])
-    return 1 - gap / sqrt(diag[0] * diag[1])
+            return T[2] / sqrt(T[0] * T[1]) if normalize else (T[2], *T[:2])
+    return 1 - gap / sqrt(diag[0] * diag[1]) if normalize else (pair(diag, gap), *diag)
 
 
 def _overflow(kind: str, m: Model, depth: int, diagonals):

@@ -99,8 +99,9 @@ class ClosedActivation:
             r12 = (q1 * q2).sqrt()
             u = (gap / r12).nonnegative_part()
             v = (2 - u).nonnegative_part()
-            s = r12 * (u * v).sqrt()
-            th = 2 * type(u).atan2(u.sqrt(), v.sqrt())
+            su, sv = u.sqrt(), v.sqrt()  # not (u v).sqrt(): a product of balls around 0 may have no sqrt (NaN)
+            s = r12 * su * sv
+            th = 2 * type(u).atan2(su, sv)
             return tuple(f(q1, q2, r12 - gap, s, th) for f in fns)
         r12 = mpmath.sqrt(q1 * q2)
         u = min(max(gap / r12, 0), 2)
