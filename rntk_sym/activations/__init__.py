@@ -86,13 +86,22 @@ class ClosedActivation:
         """``E[phi'(u) phi'(v)]`` alone (the complement integral of :func:`rntk_sym.general.complement`)."""
         return self._evaluate(q1, q2, gap, kind, (1,))[0]
 
+    @cached_property
+    def _angular(self) -> tuple[bool, ...]:
+        """Whether the dual ``k`` (0: E, 1: Ed) uses ``S`` or ``theta`` (erf, GELU, sin, exp use neither:
+        their float64 evaluation skips the square roots and the arctangent)."""
+        exprs = (self.closed.gp, self.closed.derivative_dual())
+        return tuple(bool(e.free_symbols & {F.S, F.TH}) for e in exprs)
+
     def _evaluate(self, q1, q2, gap, kind, which):
         fns = [self._functions[kind][k] for k in which]
         if kind == "float":
             r12 = np.sqrt(q1 * q2)
-            u = np.clip(gap / r12, 0.0, 2.0)
-            v = 2 - u
-            s, th = r12 * np.sqrt(u * v), 2 * np.arctan2(np.sqrt(u), np.sqrt(v))
+            s = th = None
+            if any(self._angular[k] for k in which):
+                u = np.clip(gap / r12, 0.0, 2.0)
+                su, sv = np.sqrt(u), np.sqrt(2 - u)
+                s, th = r12 * su * sv, 2 * np.arctan2(su, sv)
             with np.errstate(divide="ignore", invalid="ignore"):
                 return tuple(f(q1, q2, r12 - gap, s, th) for f in fns)
         if kind == "ball":  # arb balls: the parts of u, v below 0 are dropped rigorously (u, v >= 0 exactly)
