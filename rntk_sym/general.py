@@ -357,7 +357,9 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     method = inputs.choice("method", method, ("auto", "recursion", "asymptotic"))
     depth = inputs.depth(depth)
     m = resolve(arch, activation, weight_var, bias_var, gamma, alpha)
-    n1, n2 = (Fraction(1), Fraction(1)) if norm_free(m) else norms_pair(norms)
+    n1, n2 = norms_pair(norms)  # validated also where they do not matter
+    if norm_free(m):
+        n1 = n2 = Fraction(1)
     digits = inputs.digits(digits)
     _check_model(m, kernel, certified, method)
     if digits is None and certified:
