@@ -5,8 +5,13 @@ Compared, in one run (ratios printed, no pass/fail):
 - ``rntk_sym.gram(..., activation=...)``: the gap-state recursion of rntk_sym.general;
 - ``plain``: a straightforward numpy loop of the same closed forms (docs/activations.md, section 3) on
   the full n x n covariance, written below with NumPy only (no cancellation-free state);
-- the seeds' relu Gram (``rntk_sym.gram`` without an activation) for scale.
-neural-tangents is not installed here; its ``kernel_fn`` comparison is left to where the ``nt`` extra installs.
+- the seeds' relu Gram (``rntk_sym.gram`` without an activation) for scale;
+- neural-tangents' ``kernel_fn`` of ``stax.serial(*[Dense(W_std, b_std), Act()] * L, Dense(W_std, b_std))``
+  (the same recursion, all layers trained: docs/conventions.md), float64 (jax x64), called without
+  ``jax.jit`` (jit compile time is printed separately at L = 10: the unrolled graph grows with L), when
+  the ``nt`` extra is importable; otherwise "not installed" is printed.
+``kernels``: 10^4 values of rho (``rntk_sym.ntk`` on an array) against the plain loop on the same array
+(neural-tangents has no such call: its kernels are Grams of inputs).
 
 Accuracy: both against rntk_sym's 30-digit values on 10 pairs plus a pair at rho = 1 - 1e-10.
 Run: ``python benchmarks/bench_activations.py [--n N]``.
@@ -53,6 +58,39 @@ def plain_gram(X, L, duals):
     return omega / np.outer(d, d)
 
 
+def plain_kernels(rho, L, duals):
+    """The plain recursion for unit inputs and an array of rho (both diagonals equal)."""
+    q = np.full_like(rho, SW2 + SB2)
+    c = SW2 * rho + SB2
+    theta_d, theta = q.copy(), c.copy()
+    for _ in range(L):
+        (e, ed), (e_d, ed_d) = duals(q, q, c), duals(q, q, q)
+        omega, omega_d = SW2 * ed * theta, SW2 * ed_d * theta_d
+        c, q = SW2 * e + SB2, SW2 * e_d + SB2
+        theta, theta_d = c + omega, q + omega_d
+    return omega / omega_d
+
+
+def nt_kernel_fn(name, L):
+    """neural-tangents' kernel_fn, or None when the `nt` extra is not importable."""
+    try:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        from neural_tangents import stax
+    except ImportError:
+        return None
+    act = {"erf": stax.Erf, "gelu": stax.Gelu}[name]()
+    dense = stax.Dense(1, W_std=float(np.sqrt(SW2)), b_std=float(np.sqrt(SB2)))
+    return stax.serial(*[dense, act] * L, dense)[2]
+
+
+def timed(f):
+    t = time.perf_counter()
+    out = f()
+    return out, time.perf_counter() - t
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=400)
@@ -86,9 +124,29 @@ def main():
                 ref = float(rntk_sym.ntk("ffnet", rho, L, activation=name, weight_var=SW2, bias_var=SB2,
                                          norms=(nx, ny), digits=30).value)
                 err_g, err_p = max(err_g, abs(G[i, j] - ref) / ref), max(err_p, abs(P[i, j] - ref) / ref)
-            print(f"{name:5s} L={L:4d} n={args.n}: general {t_gen:.3f} s, plain numpy {t_plain:.3f} s "
+            print(f"{name:5s} L={L:4d} Gram n={args.n}: general {t_gen:.3f} s, plain numpy {t_plain:.3f} s "
                   f"(ratio {t_gen / t_plain:.1f}), seeds' relu gram {t_relu:.3f} s; max rel. error on the "
                   f"test pairs: general {err_g:.1e}, plain {err_p:.1e}")
+            kfn = nt_kernel_fn(name, L)
+            if kfn is None:
+                print(f"{name:5s} L={L:4d} Gram: neural-tangents not installed")
+            else:
+                Xd = X * np.sqrt(X.shape[1])  # <x, x>/D = 1
+                _, t_nt = timed(lambda: np.asarray(kfn(Xd, None, "ntk")))
+                line = f"neural-tangents kernel_fn (no jit) {t_nt:.3f} s (general / NT = {t_gen / t_nt:.2f})"
+                if L == 10:
+                    import jax
+
+                    jk = jax.jit(kfn, static_argnames="get")
+                    _, t_c = timed(lambda: np.asarray(jk(Xd, None, get="ntk")))
+                    _, t_j = timed(lambda: np.asarray(jk(Xd, None, get="ntk")))
+                    line += f"; jit: first call {t_c:.3f} s, then {t_j:.3f} s (general / NT jit = {t_gen / t_j:.2f})"
+                print(f"{name:5s} L={L:4d} Gram: {line}")
+            rho = np.linspace(-1, 1, 10 ** 4)
+            _, t_k = timed(lambda: rntk_sym.ntk("ffnet", rho, L, activation=name, weight_var=SW2, bias_var=SB2))
+            _, t_kp = timed(lambda: plain_kernels(rho, L, duals))
+            print(f"{name:5s} L={L:4d} kernels (10^4 rho): general {t_k:.3f} s, plain numpy {t_kp:.3f} s "
+                  f"(ratio {t_k / t_kp:.1f})")
 
 
 if __name__ == "__main__":

@@ -104,8 +104,9 @@ def _cmd_kernel(args) -> dict:
     extra = {}
     network = {"activation": args.activation, "weight_var": args.weight_var, "bias_var": args.bias_var}
     if any(v is not None for v in network.values()):
-        if convention != "rntk":
-            raise ValueError("activation: --activation/--weight-var/--bias-var need --convention rntk")
+        if conventions.CONVENTION_TABLE[convention].model_coeffs is None:
+            raise ValueError("activation: --activation/--weight-var/--bias-var need --convention rntk or "
+                             "neural_tangents")
         extra = network
     t0 = time.perf_counter()
     with Progress(2 * depth, f"L={depth}", enabled=not (args.json or args.quiet)) as bar:

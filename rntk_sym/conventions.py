@@ -48,6 +48,9 @@ class Convention:
     summary: str
     coeffs: Callable
     nt_input: bool = False  # input covariance divided by the input dimension D (neural-tangents)
+    # ``(ctx, L, model) -> (a, b, c)`` for any activation and variances (rntk_sym.general.Model); None: the
+    # convention is defined for the seeds' relu network only (weight variance 2, no bias)
+    model_coeffs: Callable | None = None
 
 
 def _rntk(ctx, L, A2):
@@ -69,6 +72,56 @@ def _all_trained(scale):
     return coeffs
 
 
+def _rntk_model(ctx, L, model):
+    return _rntk(ctx, L, None)
+
+
+def _nt_model(ctx, L, model):
+    """neural-tangents for any activation and variances, inputs with ``<x, x>/D = 1``: ``nngp = k_{L+1}``,
+    ``ntk = Theta_{L+1} = k_{L+1} + Omega_{L+1}``, so ``a = Omega_{L+1}(x, x)`` and ``b = c = k_{L+1}(x, x)``
+    (docs/conventions.md, derivation 2). The diagonals come from the one recursion
+    (:func:`rntk_sym.general.run`'s unnormalized diagonal) in arb balls where python-flint is present, the
+    precision doubled (up to 3 times, from ``64 + 2 log2(L)`` bits above ``ctx``'s) until the radius is
+    below ``2^-(prec + 8)`` relative, far below the rounding allowance :func:`convert` adds; otherwise
+    (no flint, or the balls did not shrink) in mpmath at twice that precision (an unbounded estimate)."""
+    from . import general
+    from .kernels import _has_flint
+
+    work = ctx.prec + 64 + 2 * L.bit_length()
+    for attempt in range(4 if _has_flint() else 0):
+        out = _ball_diagonals(general, model, L, work << attempt, ctx)
+        if out is not None:
+            return out[0], out[1], out[1]
+    with mpmath.workprec(2 * work):
+        one = mpmath.mpf(1)
+        om, gp = (general.run("mp", model, one, one, 0 * one, L, k, normalize=False)[1] for k in ("ntk", "gp"))
+        return ctx.mpf(om), ctx.mpf(gp), ctx.mpf(gp)
+
+
+def _ball_diagonals(general, model, L, prec: int, ctx):
+    """``(Omega_{L+1}(x, x), k_{L+1}(x, x))`` as mpf, from arb balls at ``prec`` bits; None when a radius
+    exceeds ``2^-(ctx.prec + 8)`` of its midpoint."""
+    import flint
+
+    from .backends.ball import to_fraction
+
+    out = []
+    with flint.ctx.workprec(prec):
+        one = flint.arb(1)
+        for k in ("ntk", "gp"):
+            try:
+                ball = general.run("ball", model, one, one, 0 * one, L, k, normalize=False)[1]
+            except (ValueError, ZeroDivisionError):  # a radius became infinite
+                return None
+            if not ball.is_finite():
+                return None
+            mid, rad = to_fraction(ball.mid()), to_fraction(ball.rad())
+            if rad > abs(mid) / 2 ** (ctx.prec + 8):
+                return None
+            out.append(ctx.mpf(mid.numerator) / mid.denominator)
+    return out
+
+
 def _scikit_ntk(ctx, L, A2):
     return ctx.one * L / (L + 1), ctx.one / (L + 1), None
 
@@ -76,13 +129,14 @@ def _scikit_ntk(ctx, L, A2):
 CONVENTION_TABLE = {
     c.name: c for c in [
         Convention("rntk", ("ffnet", "resnet"),
-                   "this package: Omegabar_L and rho_L, 1 on the diagonal", _rntk),
+                   "this package: Omegabar_L and rho_L, 1 on the diagonal", _rntk, model_coeffs=_rntk_model),
         Convention("seed", ("ffnet", "resnet"),
                    "seed 002 / docs/model.md unnormalized: Omega_L and K_L", _seed),
         Convention("neural_tangents", ("ffnet",),
                    "neural-tangents stax.serial([Dense(W_std=sqrt(2)), Relu()] * L, Dense(W_std=sqrt(2))), "
-                   "parameterization='ntk', no bias; all layers trained",
-                   _all_trained(lambda ctx, L: 2 * ctx.one), nt_input=True),
+                   "parameterization='ntk', no bias; all layers trained (any activation and variances: "
+                   "W_std = sigma_w, b_std = sigma_b, <x, x>/D = 1)",
+                   _all_trained(lambda ctx, L: 2 * ctx.one), nt_input=True, model_coeffs=_nt_model),
         Convention("bietti_bach", ("ffnet",),
                    "Bietti & Bach kappa_NTK with L + 1 layers (their index), all layers trained",
                    _all_trained(lambda ctx, L: ctx.one)),
@@ -117,17 +171,36 @@ def _arch(arch) -> str:
 
 
 def coefficients(convention: str, depth: int, *, arch: str | None = None, gamma=None, alpha=None,
-                 prec: int = 113):
+                 prec: int = 113, activation=None, weight_var=None, bias_var=None):
     """``(a, b, c)`` with ``NTK_conv = a Omegabar_L + b rho_L`` and ``GP_conv = c rho_L`` on the sphere
     (``c`` is None when the convention defines no GP kernel), as mpf at ``prec`` bits. ``arch``
-    ("ffnet" or "resnet") is required."""
+    ("ffnet" or "resnet") is required. ``activation``, ``weight_var`` (sigma_w^2), ``bias_var``
+    (sigma_b^2): the network of :mod:`rntk_sym.general` (default relu, 2, 0); a convention other than
+    ``rntk`` and ``neural_tangents`` is defined for the default only (ValueError naming ``activation``).
+    ``Omegabar_L`` and ``rho_L`` are then that network's normalized kernels at unit input norms."""
     arch = _arch(arch)
     conv = lookup(convention, arch)
     L = inputs.depth(depth)
     scale = inputs.scaling(arch, gamma, alpha)
     ctx = MPBackend(prec)
+    model = _model(conv, arch, gamma, alpha, activation, weight_var, bias_var)
+    if model is not None:
+        return conv.model_coeffs(ctx.mp, L, model)
     A2 = None if scale is None else _alpha2(ctx, scale, L)
     return conv.coeffs(ctx.mp, L, A2)
+
+
+def _model(conv: Convention, arch: str, gamma, alpha, activation, weight_var, bias_var):
+    """The general network (:class:`rntk_sym.general.Model`), or None for the seeds' relu network."""
+    from . import general
+
+    if not general.uses_general(arch, activation, weight_var, bias_var, gamma, alpha):
+        return None
+    if conv.model_coeffs is None:
+        names = ", ".join(c.name for c in CONVENTION_TABLE.values() if c.model_coeffs is not None)
+        raise ValueError(f"activation: the {conv.name} convention is defined for relu with weight_var 2 and "
+                         f"bias_var 0 only; other networks: {names}")
+    return general.resolve(arch, activation, weight_var, bias_var, gamma, alpha)
 
 
 def input_scale(convention: str, norm_x, norm_y, input_dim: int | None = None):
@@ -145,11 +218,11 @@ def input_scale(convention: str, norm_x, norm_y, input_dim: int | None = None):
     return s
 
 
-def _map(frm: str, to: str, depth, arch, gamma, alpha, prec):
+def _map(frm: str, to: str, depth, arch, gamma, alpha, prec, network):
     """``(p, q, r)``: ``NTK_to = p NTK_frm + q GP_frm``, ``GP_to = r GP_frm`` (r None: no GP in ``to``).
     A convention without a GP kernel (scikit-ntk) takes and gives ``GP_frm = rho_L``."""
-    a1, b1, c1 = coefficients(frm, depth, arch=arch, gamma=gamma, alpha=alpha, prec=prec)
-    a2, b2, c2 = coefficients(to, depth, arch=arch, gamma=gamma, alpha=alpha, prec=prec)
+    a1, b1, c1 = coefficients(frm, depth, arch=arch, gamma=gamma, alpha=alpha, prec=prec, **network)
+    a2, b2, c2 = coefficients(to, depth, arch=arch, gamma=gamma, alpha=alpha, prec=prec, **network)
     p = a2 / a1
     # Omegabar = (NTK_frm - b1 rho) / a1, rho = GP_frm / c1
     need_gp = b2 - p * b1
@@ -167,7 +240,7 @@ def _prec_of(x) -> int | None:
 
 
 def convert(ntk, gp=None, depth: int = 1, *, frm: str = "rntk", to: str = "rntk", arch: str | None = None,
-            gamma=None, alpha=None):
+            gamma=None, alpha=None, activation=None, weight_var=None, bias_var=None):
     """Convert an ``(ntk, gp)`` pair of kernel values of unit vectors from convention ``frm`` to ``to``.
 
     ``ntk``, ``gp``: float64 numbers or arrays (Gram matrices), mpmath mpf, or :class:`KernelValue`;
@@ -176,12 +249,14 @@ def convert(ntk, gp=None, depth: int = 1, *, frm: str = "rntk", to: str = "rntk"
     Returns ``(ntk_to, gp_to)`` in the same number system (``gp_to`` None where undefined).
     Conventions: :data:`CONVENTIONS`; formulas in ``docs/conventions.md``. ``arch`` ("ffnet" or
     "resnet", with its ``gamma`` or ``alpha``) is required: a ResNet value mapped with the FFNet's
-    coefficients would be silently wrong.
+    coefficients would be silently wrong. ``activation``, ``weight_var``, ``bias_var``: the network
+    (see :func:`coefficients`; unit input norms).
     """
     arch = _arch(arch)
+    network = dict(activation=activation, weight_var=weight_var, bias_var=bias_var)
     precs = [p for p in (_prec_of(ntk), _prec_of(gp)) if p is not None]
     work = max(precs, default=53) + 64
-    p, q, r = _map(frm, to, depth, arch, gamma, alpha, work)
+    p, q, r = _map(frm, to, depth, arch, gamma, alpha, work, network)
     if q != 0 and gp is None:
         raise ValueError(f"gp: the map from {frm} to {to} needs the GP kernel value too")
     gp_out = None if (gp is None or r is None) else _combine(r, gp, 0, None)
@@ -215,17 +290,22 @@ def _combine(p, x, q, y):
 
 def kernel_in(convention: str, arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha=None,
               digits: int | None = None, method: str = "auto", max_seconds: float | None = None,
-              progress: Callable[[int], None] | None = None):
+              progress: Callable[[int], None] | None = None, activation=None, weight_var=None, bias_var=None):
     """The NTK (``kernel="ntk"``) or GP kernel (``"gp"``) of a pair of unit vectors in ``convention``.
 
     Same arguments and return types as :func:`rntk_sym.kernel`; the package's normalized kernels are
     computed by :func:`rntk_sym.kernel` (both of them when the convention's NTK involves rho_L) and
-    mapped by :func:`convert`.
+    mapped by :func:`convert`. With ``activation``, ``weight_var``, ``bias_var`` (conventions ``rntk``
+    and ``neural_tangents``): e.g. ``kernel_in("neural_tangents", "ffnet", rho, L, activation="erf:1,2,0",
+    weight_var=2, bias_var="0.1")`` is neural-tangents' ``kernel_fn(x, x').ntk`` for
+    ``stax.serial(*[Dense(W_std=sqrt(2), b_std=sqrt(0.1)), Erf(1, 2, 0)] * L, Dense(...))`` and
+    ``<x, x>/D = <x', x'>/D = 1``, ``<x, x'>/D = rho``.
     """
     arch = inputs.choice("arch", arch, inputs.ARCHS)
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
     conv = lookup(convention, arch)
-    a, b, c = coefficients(convention, depth, arch=arch, gamma=gamma, alpha=alpha)
+    network = dict(activation=activation, weight_var=weight_var, bias_var=bias_var)
+    a, b, c = coefficients(convention, depth, arch=arch, gamma=gamma, alpha=alpha, **network)
     if kernel == "gp" and c is None:
         raise ValueError(f"kernel: the {convention} convention defines no GP kernel; use kernel='ntk'")
     both = kernel == "ntk" and b != 0
@@ -233,13 +313,14 @@ def kernel_in(convention: str, arch: str, rho, depth: int, *, kernel: str = "ntk
     parts = [None if progress is None else (lambda d, k=k: progress((2 * depth * k + d) // 2)) for k in (0, 1)] \
         if both else [progress, progress]
     kw = dict(gamma=gamma, alpha=alpha, digits=digits, max_seconds=max_seconds)
+    kw.update({k: v for k, v in network.items() if v is not None})
     gp_method = "auto" if method == "asymptotic" else method  # the skip-ahead is for the NTK only
     gp = _kernel(arch, rho, depth, kernel="gp", method=gp_method, progress=parts[0], **kw) \
         if (kernel == "gp" or b != 0) else None
     if kernel == "gp":
-        return convert(gp, gp, depth, to=conv.name, arch=arch, gamma=gamma, alpha=alpha)[1]
+        return convert(gp, gp, depth, to=conv.name, arch=arch, gamma=gamma, alpha=alpha, **network)[1]
     ntk = _kernel(arch, rho, depth, kernel="ntk", method=method, progress=parts[1], **kw)
-    return convert(ntk, gp, depth, to=conv.name, arch=arch, gamma=gamma, alpha=alpha)[0]
+    return convert(ntk, gp, depth, to=conv.name, arch=arch, gamma=gamma, alpha=alpha, **network)[0]
 
 
 __all__ = ["CONVENTIONS", "CONVENTION_TABLE", "Convention", "coefficients", "convert", "input_scale", "lookup",

@@ -79,6 +79,23 @@ def uses_general(arch, activation, weight_var, bias_var, gamma=None, alpha=None)
     return not is_seed_model(resolve(arch, activation, weight_var, bias_var, gamma, alpha))
 
 
+# positively homogeneous activations, phi(t z) = t^k phi(z) for t > 0: the ab_relu family (k = 1), arccos:n
+# (k = n), step and sign (k = 0)
+HOMOGENEOUS = frozenset({"relu", "leaky_relu", "ab_relu", "abs", "linear", "arccos", "step", "sign"})
+
+
+def norm_free(m: Model) -> bool:
+    """Whether the normalized kernels do not depend on the input norms: a positively homogeneous activation, no
+    bias, and for the ResNet degree 1 (its skip connection is linear). Every entry of every kernel then scales
+    as ``f(|x|) f(|x'|)``. They are computed at unit norms: with unequal norms the float64 state's spread terms
+    ``(sqrt q1 - sqrt q2)^2 / 2`` would cancel against ``M`` near rho = +-1 (measured up to 7e-9, abs)."""
+    name = getattr(m.act, "name", None)
+    if m.bias_var != 0 or name not in HOMOGENEOUS:
+        return False
+    degree = {"arccos": m.act.params[0] if name == "arccos" else None, "step": 0, "sign": 0}.get(name, 1)
+    return m.arch == "ffnet" or degree == 1
+
+
 def norms_pair(norms) -> tuple[Fraction, Fraction]:
     """``norms`` = the two input squared norms ``(|x|^2, |x'|^2)``, each > 0 (one number: both)."""
     if norms is None:
@@ -110,69 +127,98 @@ def _sqrt(kind: str, x):
     return x.nonnegative_part().sqrt() if kind == "ball" else mpmath.sqrt(x)
 
 
-def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str):
+def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str, normalize: bool = True, v=None):
     """The normalized kernel (``kernel`` "ntk" or "gp") after ``depth`` layers, in number ``kind``.
 
-    ``n1, n2``: input squared norms; ``u = 1 - rho`` with rho the cosine of the inputs' angle (numbers
-    of ``kind``, possibly numpy arrays; ``u`` rather than rho so that nearly parallel inputs keep it).
-    Each covariance ``[[q1, c], [c, q2]]`` is carried as its diagonal and its gap ``sqrt(q1 q2) - c``
-    (docs/activations.md, "Cancellation-free state"), so that correlations near 1 keep their relative
-    accuracy in ``1 - correlation``. Cost: 3 evaluations of the duals per layer (the pair and both
-    diagonals) and, in float64 near the diagonal, the complement's quadrature.
+    ``normalize=False``: the unnormalized entries ``(k(x, x'), k(x, x), k(x', x'))`` instead (FFNet
+    ``k = Omega_{L+1}`` or ``k_{L+1}``; ResNet ``T_L`` or ``K_L``); :mod:`rntk_sym.conventions` takes
+    neural-tangents' scale from the diagonals.
+
+    ``n1, n2``: input squared norms; ``u = 1 - rho`` and ``v = 1 + rho`` (default ``2 - u``) with rho the
+    cosine of the inputs' angle (numbers of ``kind``, possibly numpy arrays; ``u`` and ``v`` rather than rho
+    so that nearly parallel and nearly opposite inputs keep them).
+    Each covariance ``[[q1, c], [c, q2]]`` is carried as its diagonal, its gap ``sqrt(q1 q2) - c`` and its
+    co-gap ``sqrt(q1 q2) + c`` (docs/activations.md, "Cancellation-free state"), so that correlations near
+    1 and near -1 keep their relative accuracy in ``1 -+ correlation``. Cost: 3 evaluations of the duals per
+    layer (the pair and both diagonals) and, in float64 near correlation +-1, the complement's quadrature.
     """
     sw2, sb2 = _num(kind, m.weight_var), _num(kind, m.bias_var)
     def sqrt(x):
         return _sqrt(kind, x)
-    diag, gap = [n1, n2], sqrt(n1 * n2) * u  # the input kernel <x, x'> = sqrt(n1 n2) - gap
+    r0 = sqrt(n1 * n2)
+    # the input kernel <x, x'> = sqrt(n1 n2) - gap = cogap - sqrt(n1 n2)
+    diag, gap, cogap = [n1, n2], r0 * u, r0 * (2 - u if v is None else v)
 
-    def on_diagonal(q):  # (E, Ed) at (q, q, c = q); a Gram's pairs share few distinct diagonals: evaluate those
-        if kind != "float" or np.ndim(q) == 0 or np.size(q) < 64:
+    # A Gram's pairs share few distinct input norms, and each diagonal is a function of its input norm: the
+    # duals on the diagonals are evaluated once per distinct norm (found once, not sorted again every layer)
+    distinct = [_distinct(kind, n) for n in (n1, n2)]
+
+    def on_diagonal(q, k):  # (E, Ed) at (q, q, c = q) for the diagonal of input k (0: x, 1: x')
+        if distinct[k] is None:
             return m.act.expectations(q, q, 0 * q, kind)
-        uq, inv = np.unique(q, return_inverse=True)
+        first, inv = distinct[k]
+        uq = np.ravel(q)[first]
         return tuple(x[inv].reshape(np.shape(q)) for x in m.act.expectations(uq, uq, 0 * uq, kind))
 
-    def step(d, g):  # the duals at the pair and at both diagonals, and the complement M
+    def step(d, g, h):  # the duals at the pair and at both diagonals, and the complements (M, N)
         q1, q2 = d
-        e1 = on_diagonal(q1)
-        e2 = e1 if np.ndim(q1) == 0 and q1 == q2 else on_diagonal(q2)  # equal norms: one diagonal
-        e12 = m.act.expectations(q1, q2, g, kind)
-        return e1, e2, e12, complement(m.act, kind, q1, q2, g, e1[0], e2[0], e12[0])
+        e1 = on_diagonal(q1, 0)
+        e2 = e1 if np.ndim(q1) == 0 and q1 == q2 else on_diagonal(q2, 1)  # equal norms: one diagonal
+        e12 = m.act.expectations(q1, q2, g, kind, cogap=h)
+        return e1, e2, e12, complement(m.act, kind, q1, q2, g, h, e1[0], e2[0], e12[0])
 
-    def pair(d, g):  # the cross entry sqrt(q1 q2) - gap
-        return sqrt(d[0] * d[1]) - g
+    def pair(g, h):  # the cross entry c = sqrt(q1 q2) - gap = cogap - sqrt(q1 q2)
+        return (h - g) / 2
+
+    def spread(d):  # (sqrt q1 - sqrt q2)^2 / 2 = (q1 + q2)/2 - sqrt(q1 q2), >= 0 without cancellation
+        return _square(sqrt(d[0]) - sqrt(d[1])) / 2
 
     if m.arch == "ffnet":
-        diag, gap = [sw2 * x + sb2 for x in diag], affine_gap(sqrt, sw2, sb2, diag, gap)
-        theta = diag + [pair(diag, gap)]  # Theta_1 = k_1
+        gap, cogap = affine_gap(sqrt, sw2, sb2, diag, gap), affine_cogap(sqrt, sw2, sb2, diag, cogap)
+        diag = [sw2 * x + sb2 for x in diag]
+        theta = diag + [pair(gap, cogap)]  # Theta_1 = k_1
         for _ in range(depth):
-            *ed, M = step(diag, gap)
+            *ed, (M, N) = step(diag, gap, cogap)
             omega = [sw2 * d * t for (_, d), t in zip(ed, theta)]
             diag = [sw2 * e + sb2 for e, _ in ed[:2]]
-            gap = sw2 * M - _square(sqrt(diag[0]) - sqrt(diag[1])) / 2
-            theta = [k + o for k, o in zip(diag + [pair(diag, gap)], omega)]
+            # sqrt(q1' q2') -+ c' with c' = sw2 E12 + sb2, q' = sw2 E + sb2, E12 = (E1 + E2)/2 -+ (M or N)
+            gap, cogap = sw2 * M - spread(diag), sw2 * N + 2 * sb2 - spread(diag)
+            theta = [k + o for k, o in zip(diag + [pair(gap, cogap)], omega)]
         _overflow(kind, m, depth, diag + (omega[:2] if kernel == "ntk" else []))
         if kernel == "ntk":
-            return omega[2] / sqrt(omega[0] * omega[1])
+            return omega[2] / sqrt(omega[0] * omega[1]) if normalize else (omega[2], *omega[:2])
     else:
         a2 = _alpha2(kind, m.scale, depth)
         # each block moves the state by O(alpha^2): float64 keeps it as a compensated sum (backends.floats)
         acc = NUMPY if kind == "float" else PlainScalar()
-        state = [acc.accumulator(x) for x in (*diag, gap, 0 * n1, 0 * n2, 0 * gap)]
+        state = [acc.accumulator(x) for x in (*diag, gap, cogap, 0 * n1, 0 * n2, 0 * gap)]
         for _ in range(depth):
-            k1, k2, gap, *T = (acc.lead(x) for x in state)
-            S, gap_s = [sw2 * x + sb2 for x in (k1, k2)], affine_gap(sqrt, sw2, sb2, (k1, k2), gap)
-            *ed, M = step(S, gap_s)
-            dT = [a2 * (sw2 * d * t + e + d * s) for t, (e, d), s in zip(T, ed, S + [pair(S, gap_s)])]
+            k1, k2, gap, cogap, *T = (acc.lead(x) for x in state)
+            S = [sw2 * x + sb2 for x in (k1, k2)]
+            gap_s, cogap_s = affine_gap(sqrt, sw2, sb2, (k1, k2), gap), affine_cogap(sqrt, sw2, sb2, (k1, k2), cogap)
+            *ed, (M, N) = step(S, gap_s, cogap_s)
+            dT = [a2 * (sw2 * d * t + e + d * s) for t, (e, d), s in zip(T, ed, S + [pair(gap_s, cogap_s)])]
             new = [k1 + a2 * ed[0][0], k2 + a2 * ed[1][0]]
-            # the gap of K + alpha^2 E: (K1 + K2)/2 - K12 grows by alpha^2 M; the geometric-mean terms are exact
-            dgap = _square(sqrt(k1) - sqrt(k2)) / 2 + a2 * M - _square(sqrt(new[0]) - sqrt(new[1])) / 2
-            state = [acc.add(x, d) for x, d in zip(state, (a2 * ed[0][0], a2 * ed[1][0], dgap, *dT))]
-        k1, k2, gap, *T = (acc.total(x) for x in state)
+            # the gap of K + alpha^2 E: (K1 + K2)/2 - K12 grows by alpha^2 M (the co-gap: K12 + (K1 + K2)/2 by
+            # alpha^2 N); the geometric-mean terms are exact
+            dspread = spread((k1, k2)) - spread(new)
+            dgap, dcogap = dspread + a2 * M, dspread + a2 * N
+            state = [acc.add(x, d) for x, d in zip(state, (a2 * ed[0][0], a2 * ed[1][0], dgap, dcogap, *dT))]
+        k1, k2, gap, cogap, *T = (acc.total(x) for x in state)
         diag = [k1, k2]
         _overflow(kind, m, depth, diag + (T[:2] if kernel == "ntk" else []))
         if kernel == "ntk":
-            return T[2] / sqrt(T[0] * T[1])
-    return 1 - gap / sqrt(diag[0] * diag[1])
+            return T[2] / sqrt(T[0] * T[1]) if normalize else (T[2], *T[:2])
+    return pair(gap, cogap) / sqrt(diag[0] * diag[1]) if normalize else (pair(gap, cogap), *diag)
+
+
+def _distinct(kind: str, n):
+    """``(first, inverse)`` of the distinct values of the input norms ``n`` (``np.unique``), or None (scalars,
+    small arrays, or not float64)."""
+    if kind != "float" or np.ndim(n) == 0 or np.size(n) < 64:
+        return None
+    _, first, inv = np.unique(np.ravel(n), return_index=True, return_inverse=True)
+    return first, inv
 
 
 def _overflow(kind: str, m: Model, depth: int, diagonals):
@@ -189,17 +235,30 @@ def _square(x):
     return x * x
 
 
-def affine_gap(sqrt, a, b, diag, gap):
-    """Gap of ``a K + b`` from that of ``K``: ``a gap + a b (sqrt g1 - sqrt g2)^2 / (sqrt(G1 G2) + a sqrt(g1 g2) + b)``
-    with ``G = a g + b`` (``G1 G2 - (a sqrt(g1 g2) + b)^2 = a b (sqrt g1 - sqrt g2)^2``: no cancellation)."""
+def _affine_excess(sqrt, a, b, diag):
+    """``sqrt(G1 G2) - a sqrt(g1 g2) - b >= 0`` for ``G = a g + b``: ``a b (sqrt g1 - sqrt g2)^2 /
+    (sqrt(G1 G2) + a sqrt(g1 g2) + b)`` (``G1 G2 - (a sqrt(g1 g2) + b)^2 = a b (sqrt g1 - sqrt g2)^2``)."""
     g1, g2 = diag
-    return a * gap + a * b * _square(sqrt(g1) - sqrt(g2)) / (sqrt((a * g1 + b) * (a * g2 + b)) + a * sqrt(g1 * g2) + b)
+    return a * b * _square(sqrt(g1) - sqrt(g2)) / (sqrt((a * g1 + b) * (a * g2 + b)) + a * sqrt(g1 * g2) + b)
+
+
+def affine_gap(sqrt, a, b, diag, gap):
+    """Gap of ``a K + b`` from that of ``K``: ``a gap`` plus :func:`_affine_excess` (no cancellation)."""
+    return a * gap + _affine_excess(sqrt, a, b, diag)
+
+
+def affine_cogap(sqrt, a, b, diag, cogap):
+    """Co-gap ``sqrt(G1 G2) + (a c + b)`` of ``a K + b`` from that of ``K``: ``a cogap + 2 b`` plus
+    :func:`_affine_excess` (a sum of terms >= 0)."""
+    return a * cogap + 2 * b + _affine_excess(sqrt, a, b, diag)
 
 
 COMPLEMENT_BELOW = 1 / 16  # use the integral where 1 - correlation is below this (the direct form loses <= 16 ulp)
-# Gauss-Legendre nodes of the integral by range of 1 - correlation: the integrand is analytic in s = sqrt(gap) up
-# to s^2 ~ 2 sqrt(q1 q2) (v = 0), so n nodes err by ~ (gap / (2 sqrt(q1 q2)))^(2n): 4 nodes below 1e-4, 12 up to 1/16
-COMPLEMENT_TIERS = ((1e-4, 4), (COMPLEMENT_BELOW, 12))
+# Gauss-Legendre nodes of the integral by range of u = 1 - correlation: the integrand is analytic in s = sqrt(gap)
+# up to s^2 ~ 2 sqrt(q1 q2) (v = 0): a Bernstein ellipse of parameter ~ 4 sqrt(2/u), so n nodes err by ~ (u/32)^n.
+# Measured against 60 digits (erf, GELU, relu, abs, leaky relu, relu^2, sin, exp; q = 1 and 8; u from 1e-14 to 1/16):
+# these tiers give at most 3.5e-16 relative in M, as the former (4 nodes below 1e-4, 12 above) did, at less cost
+COMPLEMENT_TIERS = ((1e-8, 3), (1e-4, 4), (1e-2, 9), (COMPLEMENT_BELOW, 12))
 
 
 @cache
@@ -208,39 +267,55 @@ def _gauss_legendre01(n: int):
     return (x + 1) / 2, w / 2
 
 
-def complement(act, kind: str, q1, q2, gap, e1, e2, e12):
-    """``M = (E1 + E2)/2 - E12`` (= ``E[(phi(u) - phi(v))^2] / 2 >= 0``), the gap-increment of the GP map.
+def complement(act, kind: str, q1, q2, gap, cogap, e1, e2, e12):
+    """``(M, N)``: ``M = (E1 + E2)/2 - E12`` (= ``E[(phi(u) - phi(v))^2] / 2 >= 0``) and ``N = (E1 + E2)/2 + E12``
+    (= ``E[(phi(u) + phi(v))^2] / 2``), the increments of the GP map's gap and co-gap.
 
-    The direct difference cancels when the correlation is near 1; there (float64, ``1 - rho <
-    COMPLEMENT_BELOW``) it is ``B + I`` with ``B = (E1 + E2)/2 - E(q1, q2, gap 0)`` (exactly 0 for
-    ``q1 = q2``) and, by Price's theorem, ``I = int_c^sqrt(q1 q2) E[phi' phi'] dc' =
-    int_0^sqrt(gap) Ed(gap = s^2) 2 s ds`` (smooth in s also for kinked activations), by Gauss-Legendre
-    (COMPLEMENT_TIERS). In mpmath the direct form is used: the guard digits and the two-precision
-    estimate cover its loss.
+    A direct difference cancels when the correlation is near +1 (for M) or -1 (for N, and for M with an
+    even activation). There (float64, ``1 -+ rho < COMPLEMENT_BELOW``) ``E12`` is written from the nearer
+    end by Price's theorem: ``E12 = E(c_max) - I+ = E(-c_max) + I-`` with ``c_max = sqrt(q1 q2)``,
+    ``I+ = int_c^c_max Ed dc' = int_0^sqrt(gap) Ed(gap = s^2) 2 s ds`` and
+    ``I- = int_-c_max^c Ed dc' = int_0^sqrt(cogap) Ed(cogap = s^2) 2 s ds`` (smooth in s also for kinked
+    activations), by Gauss-Legendre (COMPLEMENT_TIERS), and ``(E1 + E2)/2 -+ E(+-c_max)`` is formed first
+    (exactly 0 for equal norms where it cancels: ``E(c_max) = E1`` always, ``E(-c_max) = -E1`` for odd
+    activations, ``+E1`` for even ones). In mpmath the direct forms are used: the guard digits and the
+    two-precision estimate cover their loss.
     """
-    direct = (e1 + e2) / 2 - e12
+    direct = (e1 + e2) / 2 - e12, (e1 + e2) / 2 + e12
     if kind != "float" or getattr(act, "dphi", True) is None:  # no derivative: no Price integral
         return direct
-    q1, q2, gap = np.broadcast_arrays(q1, q2, gap)
-    u = gap / np.sqrt(q1 * q2)
+    q1, q2, gap, cogap = np.broadcast_arrays(q1, q2, gap, cogap)
+    r12 = np.sqrt(q1 * q2)
     out = None
-    lower = -1.0
-    for upper, nodes in COMPLEMENT_TIERS:
-        near = np.flatnonzero((u > lower) & (u < upper))
-        lower = upper
-        if near.size == 0:
-            continue
-        if out is None:
-            out = np.array(direct, dtype=float, copy=True)
-        x, w = _gauss_legendre01(nodes)
-        a, b, g = (t.ravel()[near][:, None] for t in (q1, q2, gap))
-        ed = act.derivative_dual(a, b, g * x**2, kind)
-        top, _ = act.expectations(a[:, 0], b[:, 0], 0 * g[:, 0], kind)
-        f1, f2 = (np.broadcast_to(e, out.shape).ravel()[near] for e in (e1, e2))
-        out.flat[near] = (f1 + f2) / 2 - top + g[:, 0] * (ed @ (2 * x * w))
+    for sign, dist in ((1, gap), (-1, cogap)):  # the end c = +c_max (distance gap), then c = -c_max (cogap)
+        w = dist / r12
+        lower = 0.0  # at w = 0 the integral is 0 and the direct form is exact (and Ed may be infinite: sign)
+        for upper, nodes in COMPLEMENT_TIERS:
+            near = np.flatnonzero((w > lower) & (w < upper))
+            lower = upper
+            if near.size == 0:
+                continue
+            if out is None:
+                out = [np.array(x, dtype=float, copy=True) for x in np.broadcast_arrays(*direct)]
+            x, wts = _gauss_legendre01(nodes)
+            a, b, d, r = (t.ravel()[near][:, None] for t in (q1, q2, dist, r12))
+            s2 = d * x**2
+            ends = (r[:, 0] * 0, 2 * r[:, 0])  # (gap, cogap) at c = sign * c_max
+            if sign > 0:
+                ed = act.derivative_dual(a, b, s2, kind, cogap=2 * r - s2)
+                end = act.expectations(a[:, 0], b[:, 0], ends[0], kind, cogap=ends[1])[0]
+            else:
+                ed = act.derivative_dual(a, b, 2 * r - s2, kind, cogap=s2)
+                end = act.expectations(a[:, 0], b[:, 0], ends[1], kind, cogap=ends[0])[0]
+            integral = d[:, 0] * (ed @ (2 * x * wts))
+            f1, f2 = (np.broadcast_to(e, out[0].shape).ravel()[near] for e in (e1, e2))
+            mean = (f1 + f2) / 2
+            # E12 = end - I (sign +) or end + I (sign -): M = mean - E12, N = mean + E12
+            out[0].flat[near] = mean - end + sign * integral
+            out[1].flat[near] = mean + end - sign * integral
     if out is None:
         return direct
-    return out if out.ndim else out[()]
+    return tuple(o if o.ndim else o[()] for o in out)
 
 
 def _alpha2(kind: str, scale: inputs.Scaling, depth: int):
@@ -282,7 +357,9 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     method = inputs.choice("method", method, ("auto", "recursion", "asymptotic"))
     depth = inputs.depth(depth)
     m = resolve(arch, activation, weight_var, bias_var, gamma, alpha)
-    n1, n2 = norms_pair(norms)
+    n1, n2 = norms_pair(norms)  # validated also where they do not matter
+    if norm_free(m):
+        n1 = n2 = Fraction(1)
     digits = inputs.digits(digits)
     _check_model(m, kernel, certified, method)
     if digits is None and certified:
@@ -291,7 +368,7 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
         r = inputs.rho_array(rho)
         _refuse_slow(depth, max_seconds)
         with np.errstate(over="ignore", invalid="ignore"):
-            out = run("float", m, _num("float", n1), _num("float", n2), 1 - r, depth, kernel)
+            out = run("float", m, _num("float", n1), _num("float", n2), 1 - r, depth, kernel, v=1 + r)
         _finite(out, m, depth)
         return float(out) if r.ndim == 0 else out
     _refuse_slow(depth, max_seconds, digits)
@@ -322,7 +399,8 @@ def _certified(m: Model, kernel: str, rho: Fraction, depth: int, n1, n2, digits:
             prec *= 2
         with flint.ctx.workprec(prec):
             try:
-                ball = run("ball", m, _num("ball", n1), _num("ball", n2), 1 - _num("ball", rho), depth, kernel)
+                ball = run("ball", m, _num("ball", n1), _num("ball", n2), _num("ball", 1 - rho), depth, kernel,
+                           v=_num("ball", 1 + rho))
             except ZeroDivisionError:
                 ball = flint.arb("nan")
             if not ball.is_finite():
@@ -386,7 +464,8 @@ def _high_precision(m: Model, kernel: str, rho: Fraction, depth: int, n1, n2, di
     for prec in (prec1, prec2):
         with mpmath.workprec(prec):
             try:
-                values.append(run("mp", m, _num("mp", n1), _num("mp", n2), 1 - _num("mp", rho), depth, kernel))
+                values.append(run("mp", m, _num("mp", n1), _num("mp", n2), _num("mp", 1 - rho), depth, kernel,
+                                  v=_num("mp", 1 + rho)))
             except ZeroDivisionError:  # mpmath raises where float64 gives NaN: the same diagnosis
                 values.append(mpmath.nan)
     ctx = mpmath.MPContext()  # the value's own context at its precision, as rntk_sym.kernels returns it
@@ -415,12 +494,14 @@ def gram(X, Y=None, *, arch: str, depth: int, gamma=None, alpha=None, kernel: st
     rows = unit_row_pair(X, Y)
     nx = np.einsum("ij,ij->i", np.asarray(X, float), np.asarray(X, float))
     ny = nx if Y is None else np.einsum("ij,ij->i", np.asarray(Y, float), np.asarray(Y, float))
+    if norm_free(m):
+        nx, ny = np.ones_like(nx), np.ones_like(ny)
     n, k = len(nx), len(ny)
     _refuse_slow(depth * max(1, n * k) ** 0.5, None)
 
     def evaluate(u, v, i, j):
         with np.errstate(over="ignore", invalid="ignore"):
-            vals = run("float", m, nx[i], ny[j], u, depth, kernel)
+            vals = run("float", m, nx[i], ny[j], u, depth, kernel, v=v)
         _finite(vals, m, depth)
         return vals
 

@@ -15,7 +15,7 @@ from rntk_sym.activations import get_activation
 
 REGIMES = [("ffnet", {}), ("resnet", {"gamma": 1}), ("resnet", {"gamma": "0.5"}),
            ("resnet", {"gamma": "0.25"}), ("resnet", {"alpha": "0.7"})]
-RHOS = [-1.0, -0.9999, -0.9, -0.3, 0.0, 0.5, 0.9, 0.99, 0.999999, 1 - 1e-12, 1.0]
+RHOS = [-1.0, -1 + 1e-12, -1 + 1e-8, -0.9999, -0.9, -0.3, 0.0, 0.5, 0.9, 0.99, 0.999999, 1 - 1e-12, 1.0]
 
 
 @pytest.mark.parametrize("arch,kw", REGIMES)
@@ -72,16 +72,18 @@ def plain_recursion(arch, act, sw2, sb2, n1, n2, rho, L, a2=None, kernel="ntk"):
 
 
 CASES = [("erf", "2", "0.1"), ("erf:1,2,0", "1.5", "0"), ("gelu", "2", "0.1"), ("leaky_relu:0.1", "2", "0.1"),
-         ("sin:1,1,0.3", "1", "0.2"), ("abs", "1", "0.05"), ("arccos:2", "0.5", "0.1"), ("relu", "2", "0.5")]
+         ("sin:1,1,0.3", "1", "0.2"), ("abs", "1", "0.05"), ("arccos:2", "0.5", "0.1"), ("relu", "2", "0.5"),
+         ("abs", "2", "0")]  # homogeneous, no bias: at unit norms (general.norm_free); unequal norms erred 7e-9
 
 
 @pytest.mark.parametrize("spec,w,b", CASES)
 @pytest.mark.parametrize("arch,kw", [("ffnet", {}), ("resnet", {"gamma": "0.5"})])
 def test_float64_vs_plain_50_digits(spec, w, b, arch, kw):
-    # float64 (gap state, complement integral, compensated sums) against the plain recursion at 50 digits, on a grid
-    # reaching rho = 1 - 1e-12, L = 1, 4, 30, norms (1, 1) and (0.5, 2). Tolerance 3e-13 relative or 1e-15
-    # absolute: the measured worst case is in docs/activations.md ("Accuracy"); the plain float64 transcription
-    # errs by up to ~1e-9 near rho = 1 (the cancellation the gap state removes).
+    # float64 (gap and co-gap state, complement integrals, compensated sums) against the plain recursion at 50 digits,
+    # on a grid reaching rho = 1 - 1e-12 and -1 + 1e-12, L = 1, 4, 30, norms (1, 1) and (0.5, 2). Tolerance 3e-13
+    # relative or 1e-15 absolute: the measured worst case is in docs/activations.md ("Accuracy"); the plain float64
+    # transcription errs by up to ~1e-9 near rho = 1 (the cancellation the gap state removes), and the gap state
+    # without the co-gap by 3e-8 near rho = -1 (erf(2z), no bias).
     act = get_activation(spec)
     for norms in ((1, 1), (0.5, 2)):
         for L in (1, 4, 30):
@@ -95,6 +97,27 @@ def test_float64_vs_plain_50_digits(spec, w, b, arch, kw):
                                     for r in RHOS])
                 err = np.abs(got - ref)
                 assert np.all((err <= 3e-13 * np.abs(ref)) | (err <= 1e-15)), (spec, norms, L, kernel, err)
+
+
+def test_gram_near_minus_one():
+    # a nearly opposite pair of unit rows (1 + rho = 2.1e-12): the Gram's v = 1 + rho (rntk_sym.gram's routine)
+    # enters the co-gap; against the 30-digit kernel at the rows' exact angle and norms. Odd erf(2z) without bias
+    # keeps the correlation near -1 through the layers: before the co-gap this pair erred by 1.0e-7 at L = 30
+    # (measured; now 4.8e-15). Tolerance as above.
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=4), rng.normal(size=4)
+    x /= np.linalg.norm(x)
+    z = -x + 1e-6 * y
+    X = np.stack([x, z / np.linalg.norm(z)])
+    G2 = G.gram(X, arch="ffnet", depth=30, activation="erf:1,2,0", weight_var="1.5")
+    with mpmath.workdps(60):
+        a, b = ([mpmath.mpf(float(t)) for t in row] for row in X)
+        na, nb = mpmath.fsum(t * t for t in a), mpmath.fsum(t * t for t in b)
+        rho = mpmath.fsum(s * t for s, t in zip(a, b)) / mpmath.sqrt(na * nb)
+        assert 1 + rho < 1e-11
+        ref = G.kernel("ffnet", mpmath.nstr(rho, 55), 30, activation="erf:1,2,0", weight_var="1.5",
+                       norms=(mpmath.nstr(na, 55), mpmath.nstr(nb, 55)), digits=30).value
+    assert abs(G2[0, 1] - float(ref)) <= 3e-13 * abs(float(ref))
 
 
 def test_digits_vs_plain_recursion():

@@ -72,42 +72,57 @@ class ClosedActivation:
         out["ball"] = tuple(ball_function(e, args) for e in exprs)
         return out
 
-    def expectations(self, q1, q2, gap, kind: str = "float"):
+    def expectations(self, q1, q2, gap, kind: str = "float", cogap=None):
         """``(E[phi(u) phi(v)], E[phi'(u) phi'(v)])`` at covariance ``[[q1, c], [c, q2]]``, ``c = sqrt(q1 q2) - gap``.
 
         The pair is given by its gap ``sqrt(q1 q2) - c`` in ``[0, 2 sqrt(q1 q2)]`` (0 on the diagonal),
-        which a recursion can carry without cancellation near ``c = sqrt(q1 q2)``; with
-        ``u = gap / sqrt(q1 q2)`` (= 1 - correlation) and ``v = 2 - u`` the helpers are formed without
-        cancellation: ``S = sqrt(q1 q2) sqrt(u v)``, ``theta = 2 atan2(sqrt u, sqrt v)``.
+        which a recursion can carry without cancellation near ``c = sqrt(q1 q2)``, and optionally by its
+        co-gap ``sqrt(q1 q2) + c`` (the same near ``c = -sqrt(q1 q2)``; default ``2 sqrt(q1 q2) - gap``).
+        With ``u = gap / sqrt(q1 q2)`` (= 1 - correlation) and ``v = cogap / sqrt(q1 q2)`` (= 1 + correlation)
+        the helpers are formed without cancellation: ``c = (cogap - gap) / 2``, ``S = sqrt(q1 q2) sqrt(u v)``,
+        ``theta = 2 atan2(sqrt u, sqrt v)``.
         """
-        return self._evaluate(q1, q2, gap, kind, (0, 1))
+        return self._evaluate(q1, q2, gap, kind, (0, 1), cogap)
 
-    def derivative_dual(self, q1, q2, gap, kind: str = "float"):
-        """``E[phi'(u) phi'(v)]`` alone (the complement integral of :func:`rntk_sym.general.complement`)."""
-        return self._evaluate(q1, q2, gap, kind, (1,))[0]
+    def derivative_dual(self, q1, q2, gap, kind: str = "float", cogap=None):
+        """``E[phi'(u) phi'(v)]`` alone (the complement integrals of :func:`rntk_sym.general.complement`)."""
+        return self._evaluate(q1, q2, gap, kind, (1,), cogap)[0]
 
-    def _evaluate(self, q1, q2, gap, kind, which):
+    @cached_property
+    def _angular(self) -> tuple[bool, ...]:
+        """Whether the dual ``k`` (0: E, 1: Ed) uses ``S`` or ``theta`` (erf, GELU, sin, exp use neither:
+        their float64 evaluation skips the square roots and the arctangent)."""
+        exprs = (self.closed.gp, self.closed.derivative_dual())
+        return tuple(bool(e.free_symbols & {F.S, F.TH}) for e in exprs)
+
+    def _evaluate(self, q1, q2, gap, kind, which, cogap=None):
         fns = [self._functions[kind][k] for k in which]
         if kind == "float":
             r12 = np.sqrt(q1 * q2)
-            u = np.clip(gap / r12, 0.0, 2.0)
-            v = 2 - u
-            s, th = r12 * np.sqrt(u * v), 2 * np.arctan2(np.sqrt(u), np.sqrt(v))
+            c12 = r12 - gap if cogap is None else (cogap - gap) / 2
+            s = th = None
+            if any(self._angular[k] for k in which):
+                u = np.clip(gap / r12, 0.0, 2.0)
+                v = 2 - u if cogap is None else np.clip(cogap / r12, 0.0, 2.0)
+                su, sv = np.sqrt(u), np.sqrt(v)
+                s, th = r12 * su * sv, 2 * np.arctan2(su, sv)
             with np.errstate(divide="ignore", invalid="ignore"):
-                return tuple(f(q1, q2, r12 - gap, s, th) for f in fns)
+                return tuple(f(q1, q2, c12, s, th) for f in fns)
         if kind == "ball":  # arb balls: the parts of u, v below 0 are dropped rigorously (u, v >= 0 exactly)
             r12 = (q1 * q2).sqrt()
             u = (gap / r12).nonnegative_part()
-            v = (2 - u).nonnegative_part()
-            s = r12 * (u * v).sqrt()
-            th = 2 * type(u).atan2(u.sqrt(), v.sqrt())
-            return tuple(f(q1, q2, r12 - gap, s, th) for f in fns)
+            v = (2 - u if cogap is None else cogap / r12).nonnegative_part()
+            su, sv = u.sqrt(), v.sqrt()  # not (u v).sqrt(): a product of balls around 0 may have no sqrt (NaN)
+            s = r12 * su * sv
+            th = 2 * type(u).atan2(su, sv)
+            return tuple(f(q1, q2, r12 - gap if cogap is None else (cogap - gap) / 2, s, th) for f in fns)
         r12 = mpmath.sqrt(q1 * q2)
         u = min(max(gap / r12, 0), 2)
-        v = 2 - u
+        v = 2 - u if cogap is None else min(max(cogap / r12, 0), 2)
+        c12 = r12 - gap if cogap is None else (cogap - gap) / 2
         s, th = r12 * mpmath.sqrt(u * v), 2 * mpmath.atan2(mpmath.sqrt(u), mpmath.sqrt(v))
         # a Dirac derivative's expectation is infinite on the diagonal (mpmath would divide by zero)
-        return tuple(mpmath.inf if k == 1 and self.singular_derivative and not s else f(q1, q2, r12 - gap, s, th)
+        return tuple(mpmath.inf if k == 1 and self.singular_derivative and not s else f(q1, q2, c12, s, th)
                      for k, f in zip(which, fns))
 
 

@@ -109,8 +109,9 @@ class UserActivation:
             raise ValueError("activation: must be a name, a SymPy expression in one symbol or a Python callable")
         return cls(array_function(phi), None if dphi is None else array_function(dphi), phi, dphi)
 
-    def expectations(self, q1, q2, gap, kind: str = "float"):
-        """``(E[phi(u) phi(v)], E[phi'(u) phi'(v)])``, as :meth:`ClosedActivation.expectations`."""
+    def expectations(self, q1, q2, gap, kind: str = "float", cogap=None):
+        """``(E[phi(u) phi(v)], E[phi'(u) phi'(v)])``, as :meth:`ClosedActivation.expectations` (the polar
+        rule takes the angle from ``gap``; ``cogap`` is accepted and not used)."""
         if kind == "float":
             e = polar_expectation(self.phi, self.phi, q1, q2, gap)
             ed = np.full_like(e, np.nan) if self.dphi is None else \
@@ -127,7 +128,7 @@ class UserActivation:
             raise ValueError(f"activation: {self.spec} gives NaN or an infinite expectation")
         return e, ed
 
-    def derivative_dual(self, q1, q2, gap, kind: str = "float"):
+    def derivative_dual(self, q1, q2, gap, kind: str = "float", cogap=None):
         """``E[phi'(u) phi'(v)]`` alone."""
         if kind == "float" and self.dphi is not None:
             return polar_expectation(self.dphi, self.dphi, q1, q2, gap)
