@@ -72,7 +72,7 @@ def _add_kernel(sub) -> None:
                         "recursion only; JSON adds \"certified\" and \"interval\": [lo, hi]")
     m = k.add_argument_group("network (docs/activations.md; default relu, weight variance 2, bias variance 0)")
     m.add_argument("--activation", help="NAME[:PARAMS], e.g. erf:1,2,0 or leaky_relu:0.1 (decimal parameters)")
-    m.add_argument("--weight-var", help="sigma_w^2 > 0 (exact decimal)")
+    m.add_argument("--weight-var", help="sigma_w^2 > 0 (exact decimal), or eoc: the edge of chaos for --bias-var")
     m.add_argument("--bias-var", help="sigma_b^2 >= 0 (exact decimal)")
 
 
@@ -244,6 +244,11 @@ from . import plots as _plots  # noqa: E402
 
 PARSERS.append(_plots.add_cli)
 COMMANDS["plot"] = (_plots.run, _plots.show)
+
+from . import phase as _phase  # noqa: E402
+
+PARSERS.append(_phase.add_cli)
+COMMANDS["phase"] = (_phase.run, _phase.show)
 
 from proofs_check import report as _verify  # noqa: E402  (the checks of the seeds' claims)
 
