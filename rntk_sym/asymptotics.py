@@ -1096,3 +1096,7 @@ def degeneration_depth(rho, gamma, fraction=HALF, digits: int = 6):
         raise ValueError(f"gamma: must be in (0, 1/2), got {gamma!r}")
     t = degeneration_time(rho, fraction, digits)
     return t ** (1 / (1 - 2 * _num(t.context, g)))
+
+
+# Signal propagation (issue 15): the one-point analysis of the FFNet, rntk_sym.phase (docs/phases.md)
+from .phase import edge_of_chaos, phase  # noqa: E402, F401
