@@ -167,6 +167,12 @@ def _add_limit_rate(sub) -> None:
         p.add_argument("--beta", help="alpha = beta / sqrt(L) (the borderline gamma = 1/2), beta > 0")
         p.add_argument("--digits", type=_digits_arg, default=30 if name == "limit" else 20,
                        help="significant digits (default 30 for limit, 20 for rate)")
+        if name == "limit":  # other networks: the ordered and chaotic phases (docs/phases.md)
+            m = p.add_argument_group("network (ffnet; default relu, weight variance 2, bias variance 0)")
+            m.add_argument("--activation", help="NAME[:PARAMS], e.g. erf or leaky_relu:0.1")
+            m.add_argument("--weight-var", help="sigma_w^2 > 0 (exact decimal), or eoc")
+            m.add_argument("--bias-var", help="sigma_b^2 >= 0 (exact decimal)")
+            m.add_argument("--kernel", default="ntk", help="ntk (default) or gp")
 
 
 def _limit_args(args):
@@ -193,12 +199,17 @@ def _echo(args) -> dict:
 
 def _cmd_limit(args) -> dict:
     asy, kw = _limit_args(args)
-    res = _limit_json(asy.limit(args.arch, args.rho, **kw), kw["digits"])
-    return {**_echo(args), **res}
+    network = {"activation": args.activation, "weight_var": args.weight_var, "bias_var": args.bias_var}
+    extra = {k: v for k, v in network.items() if v is not None}
+    if args.kernel != "ntk":
+        extra["kernel"] = args.kernel
+    res = _limit_json(asy.limit(args.arch, args.rho, **kw, **extra), kw["digits"])
+    return {**_echo(args), **res, **extra}
 
 
 def _print_limit(res: dict) -> None:
-    print(f"{res['arch']} lim_(L->oo) Omegabar_L(rho = {res['rho']}) [{res['regime']}]")
+    name = "rho_L" if res.get("kernel") == "gp" else "Omegabar_L"
+    print(f"{res['arch']} lim_(L->oo) {name}(rho = {res['rho']}) [{res['regime']}]")
     print(f"  value  {res['value']}" + (f"   (exact: {res['exact']})" if res["exact"] else ""))
     print(f"  error  {res['error']}  ({res['form']})")
 

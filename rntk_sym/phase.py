@@ -480,6 +480,65 @@ def _eoc_refine(act, b, lo, hi, prec, near=None):
 __all__ = ["Phase", "phase", "edge_of_chaos", "homogeneous_constant"]
 
 
+def depth_limit(rho, *, activation, weight_var=None, bias_var=None, kernel: str = "ntk", digits: int = 30):
+    """``lim_{L -> oo}`` of the FFNet's normalized NTK or GP kernel (``kernel``) at ``rho`` for unit inputs, in the
+    ordered and chaotic phases (docs/asymptotics.md, section 8), as a :class:`rntk_sym.asymptotics.Limit`:
+    ordered: 1 (both kernels; exact); chaotic: the NTK 0 (exact), the GP kernel ``c*`` (:func:`phase`, its
+    error). ValueError naming ``weight_var`` at the edge of chaos and for ``q* = 0`` (not derived), and naming
+    ``rho`` when the orbit of ``rho`` does not reach ``c*`` (another stable fixed point of the correlation map)."""
+    from .asymptotics import Limit
+
+    kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
+    digits = inputs.digits(digits)
+    r = inputs.rho_exact(rho)
+    p = phase(activation, weight_var, bias_var, digits=digits)
+    ctx = mpmath.MPContext()
+    ctx.prec = _precisions(digits)[1]
+    if r == 1:
+        return Limit(ctx.mpf(1), ctx.mpf(0), "diagonal", "diagonal", "diagonal: the normalized kernel is 1", "1")
+    if p.phase == "edge of chaos" and kernel == "gp" and p.activation == "relu" and p.bias_var == 0:
+        return Limit(ctx.mpf(1), ctx.mpf(0), "edge of chaos", "edge of chaos (relu, sigma_b^2 = 0)",
+                     "exact: 1 - rho_L ~ 9 pi^2/(2 L^2) (docs/asymptotics.md sec. 1; Hayou et al. 2019)", "1")
+    if p.phase == "edge of chaos" or p.q_star.value == 0:
+        why = "at the edge of chaos" if p.phase == "edge of chaos" else "with q* = 0 (the network linearizes)"
+        raise _fail("weight_var", f"the depth limit of {p.activation} {why} is not derived yet (docs/asymptotics.md, "
+                    "section 8.3); the ordered and chaotic phases are")
+    chi = nstr(p.chi_1.value, 6)
+    if p.phase == "ordered":
+        rate = "chi_1^L" if kernel == "gp" else ("L chi_1^L (smooth phi)" if homogeneous_constant(p_act(p)) is None
+                                                 else "chi_1^(L/2) (kinked phi)")
+        return Limit(ctx.mpf(1), ctx.mpf(0), "ordered", f"ordered phase (chi_1 = {chi})",
+                     f"exact: c* = 1; 1 - value ~ {rate} (docs/asymptotics.md sec. 8.1)", "1")
+    if kernel == "ntk":
+        return Limit(ctx.mpf(0), ctx.mpf(0), "chaotic", f"chaotic phase (chi_1 = {chi})",
+                     "exact: NTK_L ~ E chi_1^-L (docs/asymptotics.md sec. 8.2)", "0")
+    _reaches_c_star(p, r)
+    value = ctx.mpf(0) if abs(p.c_star.value) <= p.c_star.error else p.c_star.value  # odd phi: c* = 0
+    return Limit(value, p.c_star.error, "chaotic", f"chaotic phase (chi_1 = {chi})",
+                 f"c*, the correlation map's stable fixed point; GP_L - c* ~ chi_c*^L ({p.error_kind})", None)
+
+
+def p_act(p: Phase):
+    return get_activation(p.activation)
+
+
+def _reaches_c_star(p: Phase, r: Fraction):
+    """ValueError naming ``rho`` unless the float64 recursion from ``rho`` is within 1e-6 of ``c*`` by depth
+    ``40 xi_c`` (``|c_L - c*| ~ exp(-40)`` if it tends to ``c*``)."""
+    from .general import kernel
+
+    depth = max(10, math.ceil(40 * float(p.xi_c.value)))
+    c = kernel("ffnet", float(r), depth, kernel="gp", activation=p.activation, weight_var=_weight(p),
+               bias_var=p.bias_var)
+    if abs(c - float(p.c_star.value)) > 1e-6:
+        raise _fail("rho", f"the correlation from rho = {r} tends to another fixed point than c* = "
+                    f"{nstr(p.c_star.value, 8)} (at depth {depth}: {c:.8g}); its limit is not computed")
+
+
+def _weight(p: Phase):
+    return p.weight_var.value if isinstance(p.weight_var, KernelValue) else p.weight_var
+
+
 def add_cli(sub) -> None:
     """``rntk phase``: the one-point analysis (:func:`phase`)."""
     p = sub.add_parser("phase", help="signal propagation: q*, chi_1, the phase, c*, depth scales, the edge of chaos")

@@ -169,3 +169,28 @@ def test_cli_show(capsys):
     assert main(["phase", "--activation", "erf", "--weight-var", "eoc", "--bias-var", "0.05"]) == 0
     out = capsys.readouterr().out
     assert "edge of chaos" in out and "inf" in out
+
+
+def test_depth_limits_ordered_and_chaotic():
+    # docs/asymptotics.md section 8: ordered -> 1 (both kernels), chaotic NTK -> 0, chaotic GP -> c*; the GP
+    # value is checked against the exact recursion deep in the chaotic phase (|c_L - c*| ~ exp(-L/xi_c))
+    from rntk_sym import asymptotics
+
+    assert asymptotics.limit("ffnet", "0.5", activation="erf", weight_var="0.5", bias_var="0.05").exact == "1"
+    assert asymptotics.limit("ffnet", "0.5", activation="erf", weight_var="1.5", bias_var="0.05").exact == "0"
+    lim = asymptotics.limit("ffnet", "0.5", activation="erf", weight_var="1.5", bias_var="0.05", kernel="gp",
+                            digits=16)
+    deep = general.kernel("ffnet", 0.5, 1200, kernel="gp", activation="erf", weight_var="1.5", bias_var="0.05")
+    assert abs(deep - float(lim.value)) < 1e-14  # exp(-1200/32.3) ~ 7e-17 plus float64 rounding
+    assert asymptotics.limit("ffnet", "0.5", kernel="gp").exact == "1"  # the seeds' relu GP (edge of chaos)
+    with pytest.raises(ValueError, match="^weight_var: .*edge of chaos is not derived"):
+        asymptotics.limit("ffnet", "0.5", activation="erf", weight_var="eoc", bias_var="0.05")
+
+
+def test_cli_limit_general(capsys):
+    assert main(["limit", "--arch", "ffnet", "--rho", "0.5", "--activation", "erf", "--weight-var", "1.5",
+                 "--bias-var", "0.05", "--kernel", "gp", "--digits", "12", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["regime_id"] == "chaotic" and res["kernel"] == "gp"
+    assert res["value"] == phase("erf", "1.5", "0.05", digits=12).c_star.decimal()
+    assert main(["limit", "--arch", "resnet", "--rho", "0.5", "--activation", "erf"]) == 2
