@@ -31,7 +31,7 @@ from .recursions import Block
 from .recursions import run as run_recursion
 
 FORMATS = ("png", "svg", "pdf")
-KINDS = ("rates", "phase", "kernels")
+KINDS = ("rates", "phase", "kernels", "eoc")
 
 # (label, arch, rho, scale) of the rate curves; "rho" None means the figure's --rho
 RATE_CASES = (
@@ -567,13 +567,15 @@ OPTIONS = {
     "phase": {"rho": str, "max_depth": str, "depth": str,
               "n_gamma": lambda s: _int("n-gamma", s), "n_rho": lambda s: _int("n-rho", s)},
     "kernels": {"max_depth": str, "n_rho": lambda s: _int("n-rho", s)},
+    "eoc": {"activation": str, "max_bias_var": str, "max_weight_var": str, "n_grid": lambda s: _int("n-grid", s)},
 }
 
 
 def add_cli(sub) -> None:
     """The ``rntk plot`` subparser (defaults: those of the figure's data function)."""
-    p = sub.add_parser("plot", help="figures: convergence rates, gamma phase diagram, kernel curves (PNG/SVG/PDF)")
-    p.add_argument("kind", help="rates, phase or kernels")
+    p = sub.add_parser("plot", help="figures: convergence rates, gamma phase diagram, kernel curves, the edge of "
+                       "chaos (PNG/SVG/PDF)")
+    p.add_argument("kind", help="rates, phase, kernels or eoc")
     p.add_argument("--out", required=True, help="output file; the format from its extension: .png, .svg or .pdf")
     p.add_argument(
         "--max-depth",
@@ -587,6 +589,10 @@ def add_cli(sub) -> None:
     p.add_argument("--depth", help="phase: depth of the heat map (default 1e4)")
     p.add_argument("--n-gamma", help="phase: gammas in the heat map (default 60)")
     p.add_argument("--n-rho", help="phase: rhos in the heat map (default 81); kernels: rhos per curve (default 401)")
+    p.add_argument("--activation", help="eoc: NAME[:PARAMS] (default erf)")
+    p.add_argument("--max-bias-var", help="eoc: largest sigma_b^2 (default 0.5)")
+    p.add_argument("--max-weight-var", help="eoc: largest sigma_w^2 (default 4)")
+    p.add_argument("--n-grid", help="eoc: grid points per axis (default 36)")
     p.add_argument("--dpi", default="110", help="resolution of a PNG (default 110)")
     p.add_argument("--data", help="also write the plotted numbers to this JSON file")
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress")
@@ -633,7 +639,9 @@ def run(args) -> dict:
     if not 20 <= dpi <= 600:
         raise ValueError(f"dpi: must be an integer in [20, 600], got {args.dpi!r}")
     given = _figure_options(kind, args)
-    compute = {"rates": rates_data, "phase": phase_data, "kernels": kernels_data}[kind]
+    from .eoc_plot import eoc, eoc_data
+
+    compute = {"rates": rates_data, "phase": phase_data, "kernels": kernels_data, "eoc": eoc_data}[kind]
     kw = {k: p.default for k, p in inspect.signature(compute).parameters.items() if k in OPTIONS[kind]} | given
     t0 = time.perf_counter()
     if kind == "rates":
@@ -645,6 +653,8 @@ def run(args) -> dict:
     elif kind == "phase":
         total = inputs.integer("depth", kw["depth"]) + sum(powers_of_ten(1, kw["max_depth"])) + 2 * kw["n_rho"]
         draw = phase
+    elif kind == "eoc":
+        total, draw = kw["n_grid"] ** 2 + 21, eoc
     else:
         total = len(KERNEL_CASES) * (len(powers_of_ten(0, kw["max_depth"])) + 1)
         draw = kernels

@@ -194,3 +194,18 @@ def test_cli_limit_general(capsys):
     assert res["regime_id"] == "chaotic" and res["kernel"] == "gp"
     assert res["value"] == phase("erf", "1.5", "0.05", digits=12).c_star.decimal()
     assert main(["limit", "--arch", "resnet", "--rho", "0.5", "--activation", "erf"]) == 2
+
+
+def test_plot_eoc_relu(tmp_path, capsys):
+    # relu: ordered below sigma_w^2 = 2 (chi_1 = sigma_w^2/2), no finite q* above, the edge only at (0, 2)
+    from rntk_sym.eoc_plot import eoc_data
+
+    d = eoc_data(activation="relu", n_grid=6, max_weight_var="3")
+    for b, row in zip(d["bias_vars"], d["phase"]):
+        assert row == ["ordered" if w < 2 else "edge of chaos" if w == 2 and b == 0 else "none"
+                       for w in d["weight_vars"]]
+    assert d["curve_weight_vars"][0] == 2 and all(math.isnan(x) for x in d["curve_weight_vars"][1:])
+    out = tmp_path / "eoc.png"
+    assert main(["plot", "eoc", "--activation", "relu", "--n-grid", "6", "--out", str(out), "--quiet"]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    assert main(["plot", "eoc", "--activation", "step", "--out", str(out)]) == 2
