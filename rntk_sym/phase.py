@@ -477,7 +477,7 @@ def _eoc_refine(act, b, lo, hi, prec, near=None):
         return _illinois(g, a, g(a), c, g(c), rtol)
 
 
-__all__ = ["Phase", "phase", "edge_of_chaos", "homogeneous_constant"]
+__all__ = ["Phase", "phase", "edge_of_chaos", "depth_limit", "homogeneous_constant"]
 
 
 def depth_limit(rho, *, activation, weight_var=None, bias_var=None, kernel: str = "ntk", digits: int = 30):
