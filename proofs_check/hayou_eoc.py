@@ -20,7 +20,7 @@ from .core import make
 ID = "hayou-relu-eoc-rate"
 CLAIM = "on the ReLU edge of chaos (sigma_w^2 = 2, sigma_b^2 = 0) the correlation obeys 1 - c_l ~ 9 pi^2/(2 l^2)"
 SOURCE = ('Hayou, Doucet, Rousseau, "On the Impact of the Activation Function on Deep Neural Networks Training" '
-          '(ICML 2019, arXiv:1902.06853), Proposition 1 (ReLU-like activations on the edge of chaos)')
+          '(ICML 2019, arXiv:1902.06853): ReLU-like activations on the edge of chaos')
 RHOS = ("-0.5", "0", "0.9")
 
 

@@ -18,8 +18,8 @@ ID = "schoenholz-depth-scales"
 CLAIM = ("the correlation of two inputs approaches its fixed point c* exponentially in depth, with the depth scale "
          "xi_c = -1/log chi_{c*}, chi_{c*} = sigma_w^2 E[phi'(u) phi'(v)] at the fixed point (ordered and chaotic "
          "phases)")
-SOURCE = ('Schoenholz, Gilmer, Ganguli, Sohl-Dickstein, "Deep Information Propagation" (ICLR 2017, arXiv:1611.01232), '
-          'eqs. (8)-(9); Poole et al., "Exponential expressivity in deep neural networks through transient chaos" '
+SOURCE = ('Schoenholz, Gilmer, Ganguli, Sohl-Dickstein, "Deep Information Propagation" (ICLR 2017, arXiv:1611.01232); '
+          'Poole et al., "Exponential expressivity in deep neural networks through transient chaos" '
           '(arXiv:1606.05340)')
 # (activation, sigma_w^2, sigma_b^2): ordered and chaotic erf, a chaotic sin
 CASES = (("erf", "0.5", "0.05"), ("erf", "1.5", "0.05"), ("erf", "2.5", "0.2"), ("sin", "2", "0.1"))

@@ -22,7 +22,7 @@ ID = "xiao-ordered-ntk-limit"
 CLAIM = ("in the ordered phase (chi_1 < 1) the NTK converges exponentially to the constant q*/(1 - chi_1) on and off "
          "the diagonal, so the normalized NTK tends to 1; for a smooth phi 1 - NTK_L ~ B L chi_1^L (derived)")
 SOURCE = ('Xiao, Pennington, Schoenholz, "Disentangling Trainability and Generalization in Deep Neural Networks" '
-          '(ICML 2020, arXiv:1912.13053), section 3 (ordered phase); the L chi_1^L rate: docs/asymptotics.md, '
+          '(ICML 2020, arXiv:1912.13053), the ordered phase; the L chi_1^L rate: docs/asymptotics.md, '
           'section 8')
 CASES = (("erf", "0.5", "0.05"), ("gelu", "1.5", "0.1"), ("sin", "1", "0.2"))
 RTOL = 1e-9  # the diagonal at depth 200: the geometric remainder chi_1^200 is below 1e-12 for these chi_1
