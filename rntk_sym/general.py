@@ -65,6 +65,9 @@ def resolve(arch: str, activation=None, weight_var=None, bias_var=None, gamma=No
     if b < 0:
         raise ValueError(f"bias_var: must be >= 0, got {bias_var!r}")
     if isinstance(weight_var, str) and weight_var.strip().lower() == "eoc":
+        if arch == "resnet":
+            raise ValueError("weight_var: 'eoc' is the FFNet's edge of chaos (docs/phases.md); the ResNet's one-point "
+                             "analysis is not done yet")
         w = eoc_weight_var(act, b, digits)
     else:
         w = Fraction(2) if weight_var is None else inputs.exact_number("weight_var", weight_var)

@@ -131,6 +131,8 @@ def test_kernel_weight_var_eoc():
         general.kernel("ffnet", 0.5, 20, activation="erf", weight_var=m.weight_var, bias_var="0.05")
     with pytest.raises(ValueError, match="^weight_var: no edge of chaos"):
         general.kernel("ffnet", 0.5, 20, activation="relu", weight_var="eoc", bias_var="0.1")
+    with pytest.raises(ValueError, match="^weight_var: 'eoc' is the FFNet's"):
+        general.kernel("resnet", 0.5, 20, gamma="0.5", activation="erf", weight_var="eoc")
 
 
 @pytest.mark.parametrize("args,name", [(("relu", 3, 0), "weight_var"), (("relu", 2, "0.1"), "weight_var"),
