@@ -17,7 +17,8 @@ from .core import Check, jsonable
 MODULES = ("ffnet_thm6", "resnet_thm7", "resnet_thm7_endpoint", "resnet_divisor", "seed000_gamma_gt_half",
            "seed000_degenerate", "seed000_gamma_lt_half", "seed000_gamma_half", "nonlearnability",
            "empirical_ntk", "gram_gd", "general_mc", "spectrum_parity", "spectrum_decay",
-           "learning_curve")
+           "learning_curve", "schoenholz_depth",
+           "xiao_ordered", "hayou_eoc")
 
 
 def check_ids() -> dict[str, str]:
@@ -155,6 +156,20 @@ HEADLINES = {
         "predicted/measured at n=200: " + ", ".join(
             f"{k}: {_g(d['n=200']['predicted'], '%.3g')}/{_g(d['n=200']['measured'], '%.3g')}"
             for k, d in e["cases"].items())
+    ),
+    "schoenholz-depth-scales": lambda e: (
+        "xi measured/predicted: " + ", ".join(
+            f"{r['activation']} ({r['sigma_w^2']}, {r['sigma_b^2']}) "
+            f"{_g(r['xi measured'] / r['xi_c predicted'], '%.6f')}"
+            for r in e["cases"])
+    ),
+    "xiao-ordered-ntk-limit": lambda e: (
+        "Theta_200(x,x) / (q*/(1 - chi_1)) = "
+        + ", ".join(_g(r["Theta_200(x,x)"] / r["q*/(1 - chi_1)"], "%.10f") for r in e["cases"])
+    ),
+    "hayou-relu-eoc-rate": lambda e: (
+        "L^2 (1 - rho_L)/(9 pi^2/2) at the deepest L: "
+        + ", ".join(_g(r["L^2 (1 - rho_L) / (9 pi^2/2)"][-1], "%.5f") for r in e["cases"])
     ),
     "002-thm4-5-empirical-ntk": lambda e: (
         "error ~ m^p, L^q: "

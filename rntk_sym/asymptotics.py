@@ -623,12 +623,25 @@ class Limit:
     exact: str | None
 
 
-def limit(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int = 30) -> Limit:
+def limit(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int = 30, activation=None, weight_var=None,
+          bias_var=None, kernel: str = "ntk") -> Limit:
     """Depth limit ``lim_{L->oo} Omegabar_L(rho)`` with an error bound and how it was obtained.
 
     ``digits`` correct significant digits or a ValueError naming ``digits`` with the number reached:
     closed forms reach any ``digits``; the continuum limit (gamma = 1/2) is extrapolated numerically
-    (sec. 6.2; at most MAX_NUMERIC_DIGITS asked, about 130 reached at rho = 0.5)."""
+    (sec. 6.2; at most MAX_NUMERIC_DIGITS asked, about 130 reached at rho = 0.5).
+
+    ``activation``, ``weight_var`` (or ``"eoc"``), ``bias_var``, ``kernel`` ("ntk" or "gp"): another FFNet than
+    the seeds' relu, in the ordered or chaotic phase (:func:`rntk_sym.phase.depth_limit`, sec. 8)."""
+    if activation is not None or weight_var is not None or bias_var is not None or kernel != "ntk":
+        from . import general
+        from .phase import depth_limit
+
+        if general.uses_general(arch, activation, weight_var, bias_var, gamma, alpha) or kernel != "ntk":
+            if arch != "ffnet":
+                raise ValueError("arch: depth limits for other activations, variances or the GP kernel: ffnet only")
+            return depth_limit(rho, activation=activation or "relu", weight_var=weight_var, bias_var=bias_var,
+                               kernel=kernel, digits=digits)
     st = setting(arch, gamma, alpha, beta)
     digits = inputs.digits(digits)
     r = inputs.rho_exact(rho, digits + 10)
@@ -1096,3 +1109,7 @@ def degeneration_depth(rho, gamma, fraction=HALF, digits: int = 6):
         raise ValueError(f"gamma: must be in (0, 1/2), got {gamma!r}")
     t = degeneration_time(rho, fraction, digits)
     return t ** (1 / (1 - 2 * _num(t.context, g)))
+
+
+# Signal propagation (issue 15): the one-point analysis of the FFNet, rntk_sym.phase (docs/phases.md)
+from .phase import edge_of_chaos, phase  # noqa: E402, F401

@@ -72,7 +72,7 @@ def _add_kernel(sub) -> None:
                         "recursion only; JSON adds \"certified\" and \"interval\": [lo, hi]")
     m = k.add_argument_group("network (docs/activations.md; default relu, weight variance 2, bias variance 0)")
     m.add_argument("--activation", help="NAME[:PARAMS], e.g. erf:1,2,0 or leaky_relu:0.1 (decimal parameters)")
-    m.add_argument("--weight-var", help="sigma_w^2 > 0 (exact decimal)")
+    m.add_argument("--weight-var", help="sigma_w^2 > 0 (exact decimal), or eoc: the edge of chaos for --bias-var")
     m.add_argument("--bias-var", help="sigma_b^2 >= 0 (exact decimal)")
 
 
@@ -168,6 +168,12 @@ def _add_limit_rate(sub) -> None:
         p.add_argument("--beta", help="alpha = beta / sqrt(L) (the borderline gamma = 1/2), beta > 0")
         p.add_argument("--digits", type=_digits_arg, default=30 if name == "limit" else 20,
                        help="significant digits (default 30 for limit, 20 for rate)")
+        if name == "limit":  # other networks: the ordered and chaotic phases (docs/phases.md)
+            m = p.add_argument_group("network (ffnet; default relu, weight variance 2, bias variance 0)")
+            m.add_argument("--activation", help="NAME[:PARAMS], e.g. erf or leaky_relu:0.1")
+            m.add_argument("--weight-var", help="sigma_w^2 > 0 (exact decimal), or eoc")
+            m.add_argument("--bias-var", help="sigma_b^2 >= 0 (exact decimal)")
+            m.add_argument("--kernel", default="ntk", help="ntk (default) or gp")
 
 
 def _limit_args(args):
@@ -194,12 +200,17 @@ def _echo(args) -> dict:
 
 def _cmd_limit(args) -> dict:
     asy, kw = _limit_args(args)
-    res = _limit_json(asy.limit(args.arch, args.rho, **kw), kw["digits"])
-    return {**_echo(args), **res}
+    network = {"activation": args.activation, "weight_var": args.weight_var, "bias_var": args.bias_var}
+    extra = {k: v for k, v in network.items() if v is not None}
+    if args.kernel != "ntk":
+        extra["kernel"] = args.kernel
+    res = _limit_json(asy.limit(args.arch, args.rho, **kw, **extra), kw["digits"])
+    return {**_echo(args), **res, **extra}
 
 
 def _print_limit(res: dict) -> None:
-    print(f"{res['arch']} lim_(L->oo) Omegabar_L(rho = {res['rho']}) [{res['regime']}]")
+    name = "rho_L" if res.get("kernel") == "gp" else "Omegabar_L"
+    print(f"{res['arch']} lim_(L->oo) {name}(rho = {res['rho']}) [{res['regime']}]")
     print(f"  value  {res['value']}" + (f"   (exact: {res['exact']})" if res["exact"] else ""))
     print(f"  error  {res['error']}  ({res['form']})")
 
@@ -250,6 +261,11 @@ from . import spectra as _spectra  # noqa: E402
 
 PARSERS.append(_spectra.add_cli)
 COMMANDS["spectrum"] = (_spectra.run, _spectra.show)
+
+from . import phase as _phase  # noqa: E402
+
+PARSERS.append(_phase.add_cli)
+COMMANDS["phase"] = (_phase.run, _phase.show)
 
 from proofs_check import report as _verify  # noqa: E402  (the checks of the seeds' claims)
 

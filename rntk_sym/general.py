@@ -52,16 +52,37 @@ class Model:
     scale: inputs.Scaling | None
 
 
-def resolve(arch: str, activation=None, weight_var=None, bias_var=None, gamma=None, alpha=None) -> Model:
-    """Validate the model arguments (one-line ValueError naming the bad one); defaults relu, 2, 0."""
+def resolve(arch: str, activation=None, weight_var=None, bias_var=None, gamma=None, alpha=None,
+            digits: int | None = None) -> Model:
+    """Validate the model arguments (one-line ValueError naming the bad one); defaults relu, 2, 0.
+
+    ``weight_var="eoc"``: the edge of chaos for ``bias_var`` (:func:`rntk_sym.phase.edge_of_chaos`): exact for
+    the ``ab_relu`` family (``2/(a^2 + b^2)``, bias-free only), otherwise its binary value computed to
+    ``digits`` + 20 significant digits (``digits=None``: float64, 36 digits); ValueError naming ``weight_var``
+    where there is no edge of chaos."""
     act = get_activation("relu" if activation is None else activation)
-    w = Fraction(2) if weight_var is None else inputs.exact_number("weight_var", weight_var)
-    if w <= 0:
-        raise ValueError(f"weight_var: must be > 0, got {weight_var!r}")
     b = Fraction(0) if bias_var is None else inputs.exact_number("bias_var", bias_var)
     if b < 0:
         raise ValueError(f"bias_var: must be >= 0, got {bias_var!r}")
+    if isinstance(weight_var, str) and weight_var.strip().lower() == "eoc":
+        if arch == "resnet":
+            raise ValueError("weight_var: 'eoc' is the FFNet's edge of chaos (docs/phases.md); the ResNet's one-point "
+                             "analysis is not done yet")
+        w = eoc_weight_var(act, b, digits)
+    else:
+        w = Fraction(2) if weight_var is None else inputs.exact_number("weight_var", weight_var)
+    if w <= 0:
+        raise ValueError(f"weight_var: must be > 0, got {weight_var!r}")
     return Model(arch, act, w, b, inputs.scaling(arch, gamma, alpha))
+
+
+def eoc_weight_var(act, bias_var: Fraction, digits: int | None) -> Fraction:
+    """The edge-of-chaos sigma_w^2 as an exact Fraction (the binary value of a 20-guard-digit estimate, or exact
+    for the ab_relu family)."""
+    from .phase import edge_of_chaos
+
+    w = edge_of_chaos(act, bias_var, digits=(digits or 16) + 20)
+    return w if isinstance(w, Fraction) else inputs.exact_number("weight_var", w.value)
 
 
 def is_seed_model(m: Model) -> bool:
@@ -70,13 +91,13 @@ def is_seed_model(m: Model) -> bool:
     return is_default_relu(m.act) and m.weight_var == 2 and m.bias_var == 0
 
 
-def uses_general(arch, activation, weight_var, bias_var, gamma=None, alpha=None) -> bool:
+def uses_general(arch, activation, weight_var, bias_var, gamma=None, alpha=None, digits=None) -> bool:
     """Whether :func:`rntk_sym.kernel` (and ``gram``) must leave the seeds' relu code: validates the model
     arguments, then False for relu with sigma_w^2 = 2, sigma_b^2 = 0 (whatever the input norms)."""
     if activation is None and weight_var is None and bias_var is None:
         return False
     arch = inputs.choice("arch", arch, inputs.ARCHS)
-    return not is_seed_model(resolve(arch, activation, weight_var, bias_var, gamma, alpha))
+    return not is_seed_model(resolve(arch, activation, weight_var, bias_var, gamma, alpha, digits))
 
 
 # positively homogeneous activations, phi(t z) = t^k phi(z) for t > 0: the ab_relu family (k = 1), arccos:n
@@ -356,11 +377,11 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
     method = inputs.choice("method", method, ("auto", "recursion", "asymptotic"))
     depth = inputs.depth(depth)
-    m = resolve(arch, activation, weight_var, bias_var, gamma, alpha)
+    digits = inputs.digits(digits)
+    m = resolve(arch, activation, weight_var, bias_var, gamma, alpha, digits)
     n1, n2 = norms_pair(norms)  # validated also where they do not matter
     if norm_free(m):
         n1 = n2 = Fraction(1)
-    digits = inputs.digits(digits)
     _check_model(m, kernel, certified, method)
     if digits is None and certified:
         raise ValueError("certified: needs digits=D (ball arithmetic is a high-precision method)")
@@ -508,4 +529,4 @@ def gram(X, Y=None, *, arch: str, depth: int, gamma=None, alpha=None, kernel: st
     return fill_pairs(rows, evaluate, chunk, np.empty((n, k)))
 
 
-__all__ = ["Model", "resolve", "kernel", "gram", "run"]
+__all__ = ["Model", "resolve", "kernel", "gram", "run", "eoc_weight_var"]

@@ -31,7 +31,7 @@ from .recursions import Block
 from .recursions import run as run_recursion
 
 FORMATS = ("png", "svg", "pdf")
-KINDS = ("rates", "phase", "kernels", "spectrum", "learning-curves")
+KINDS = ("rates", "phase", "kernels", "spectrum", "learning-curves", "eoc")
 
 # (label, arch, rho, scale) of the rate curves; "rho" None means the figure's --rho
 RATE_CASES = (
@@ -569,13 +569,15 @@ OPTIONS = {
     "kernels": {"max_depth": str, "n_rho": lambda s: _int("n-rho", s)},
     "spectrum": {"dim": lambda s: _int("dim", s), "kmax": lambda s: _int("kmax", s)},
     "learning-curves": {"dim": lambda s: _int("dim", s), "seeds": lambda s: _int("seeds", s)},
+    "eoc": {"activation": str, "max_bias_var": str, "max_weight_var": str, "n_grid": lambda s: _int("n-grid", s)},
 }
 
 
 def add_cli(sub) -> None:
     """The ``rntk plot`` subparser (defaults: those of the figure's data function)."""
-    p = sub.add_parser("plot", help="figures: convergence rates, gamma phase diagram, kernel curves (PNG/SVG/PDF)")
-    p.add_argument("kind", help="rates, phase, kernels, spectrum or learning-curves")
+    p = sub.add_parser("plot", help="figures: convergence rates, gamma phase diagram, kernel curves, spectra, "
+                       "learning curves, the edge of chaos (PNG/SVG/PDF)")
+    p.add_argument("kind", help="rates, phase, kernels, spectrum, learning-curves or eoc")
     p.add_argument("--out", required=True, help="output file; the format from its extension: .png, .svg or .pdf")
     p.add_argument(
         "--max-depth",
@@ -592,6 +594,10 @@ def add_cli(sub) -> None:
     p.add_argument("--dim", help="spectrum: the sphere S^(dim-1) (default 3)")
     p.add_argument("--kmax", help="spectrum: largest degree k (default 400)")
     p.add_argument("--seeds", help="learning-curves: random draws per experiment point (default 3)")
+    p.add_argument("--activation", help="eoc: NAME[:PARAMS] (default erf)")
+    p.add_argument("--max-bias-var", help="eoc: largest sigma_b^2 (default 0.5)")
+    p.add_argument("--max-weight-var", help="eoc: largest sigma_w^2 (default 4)")
+    p.add_argument("--n-grid", help="eoc: grid points per axis (default 36)")
     p.add_argument("--dpi", default="110", help="resolution of a PNG (default 110)")
     p.add_argument("--data", help="also write the plotted numbers to this JSON file")
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress")
@@ -639,8 +645,9 @@ def run(args) -> dict:
         raise ValueError(f"dpi: must be an integer in [20, 600], got {args.dpi!r}")
     given = _figure_options(kind, args)
     from . import spectra_plot
+    from .eoc_plot import eoc, eoc_data
 
-    compute = {"rates": rates_data, "phase": phase_data, "kernels": kernels_data,
+    compute = {"rates": rates_data, "phase": phase_data, "kernels": kernels_data, "eoc": eoc_data,
                "spectrum": spectra_plot.spectrum_data, "learning-curves": spectra_plot.learning_data}[kind]
     kw = {k: p.default for k, p in inspect.signature(compute).parameters.items() if k in OPTIONS[kind]} | given
     t0 = time.perf_counter()
@@ -657,6 +664,8 @@ def run(args) -> dict:
         total, draw = spectra_plot.N_CASES, spectra_plot.spectrum_figure
     elif kind == "learning-curves":
         total, draw = len(spectra_plot.LEARNING_CASES), spectra_plot.learning_figure
+    elif kind == "eoc":
+        total, draw = kw["n_grid"] ** 2 + 21, eoc
     else:
         total = len(KERNEL_CASES) * (len(powers_of_ten(0, kw["max_depth"])) + 1)
         draw = kernels
