@@ -2,8 +2,8 @@
 part 2) against a plain mpmath loop of the seed formula (tests/seed_formulas.forward_loop) and today's
 paths (arb balls, two mpmath precisions), measured in one run, printed as ratios. Compile time apart.
 
-Then deep answers: the skip-ahead at 17 digits (the float64 route), its exact runs in double-double vs
-in arb balls (numba hidden), L = 10^12.
+Then deep answers: the skip-ahead at 17 digits (the float64 route) and 25 digits, L = 10^12, its exact
+runs in double-double vs in arb balls (numba hidden).
 
     python benchmarks/bench_dd.py [L_dd] [L_slow]      (default 10^6 double-double steps, 4000 others)
 """
@@ -97,22 +97,24 @@ def main() -> None:
     for arch, name, us, ratio, dg in rows:
         print(f"| {arch} | {name} | {us:.3g} | {ratio:.3g} | {dg:.1f} |")
 
-    print("\nSkip-ahead at 17 digits (the float64 route), L = 10^12: exact runs in double-double vs arb balls")
-    print("| setting | double-double s | arb s | ratio | |difference| | error estimate |")
-    print("|---|---|---|---|---|---|")
+    print("\nSkip-ahead at L = 10^12, rho = 0.3: its exact runs in double-double vs arb balls (numba hidden)")
+    print("| digits | setting | route | double-double s | arb s | ratio | |difference| | error estimate |")
+    print("|---|---|---|---|---|---|---|---|")
     real = _numba.numba_or_none
-    for arch, kw in (("ffnet", {}), ("resnet", {"gamma": 1}), ("resnet", {"gamma": "0.5"}),
-                     ("resnet", {"gamma": "0.25"})):
-        asymptotics.skip_ahead(arch, "0.3", 10 ** 5, digits=17, **kw)  # warm caches of both paths
-        t1, a = timed(asymptotics.skip_ahead, arch, "0.3", 10 ** 12, digits=17, **kw)
-        _numba.numba_or_none = lambda: None
-        try:
-            t2, b = timed(asymptotics.skip_ahead, arch, "0.3", 10 ** 12, digits=17, **kw)
-        finally:
-            _numba.numba_or_none = real
-        label = arch + "".join(f" {k}={v}" for k, v in kw.items())
-        print(f"| {label} | {t1:.2f} | {t2:.2f} | {t2 / t1:.1f} | {mpmath.nstr(abs(a[0] - b[0]), 2)} | "
-              f"{mpmath.nstr(a[1], 2)} |")
+    for digits in (17, 25):
+        for arch, kw in (("ffnet", {}), ("resnet", {"gamma": 1}), ("resnet", {"gamma": "0.5"}),
+                         ("resnet", {"gamma": "0.25"})):
+            asymptotics.skip_ahead(arch, "0.3", 10 ** 5, digits=digits, **kw)  # warm caches of both paths
+            t1, a = timed(asymptotics.skip_ahead, arch, "0.3", 10 ** 12, digits=digits, **kw)
+            _numba.numba_or_none = lambda: None
+            try:
+                t2, b = timed(asymptotics.skip_ahead, arch, "0.3", 10 ** 12, digits=digits, **kw)
+            finally:
+                _numba.numba_or_none = real
+            label = arch + "".join(f" {k}={v}" for k, v in kw.items())
+            route = "Fatou" if "Fatou" in a[2] else "segments"
+            print(f"| {digits} | {label} | {route} | {t1:.2f} | {t2:.2f} | {t2 / t1:.1f} | "
+                  f"{mpmath.nstr(abs(a[0] - b[0]), 2)} | {mpmath.nstr(a[1], 2)} |")
 
 
 if __name__ == "__main__":

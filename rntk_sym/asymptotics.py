@@ -88,11 +88,15 @@ def _edge_digits(rho) -> int:
 # 1. Exact steps: the package's one recursion (rntk_sym.recursions) started from (theta, T)
 # --------------------------------------------------------------------------------------------------
 
-# The skip-ahead's exact runs (its exact prefix, segment samples, Fatou fits) use the compiled
-# double-double recursion (numba) for requests of at most DD_SKIP_DIGITS digits, the float64 route
-# included: measured, the answers agree with the arb runs at D = 17 (docs/benchmarks.md); at D = 25
-# the segments' extrapolation (rtol 10^-28) amplifies double-double's rounding beyond its tolerance.
+# The skip-ahead's exact runs use the compiled double-double recursion (numba) where the requested
+# digits allow: the segmented orbit's (exact prefix and segment samples) for at most DD_SKIP_DIGITS
+# digits, the float64 route included (measured: the answers agree with the arb runs at D = 17,
+# docs/benchmarks.md; at D = 25 the segments' extrapolation, rtol 10^-28, amplifies double-double's
+# rounding past its tolerance); the Fatou route's fitted runs for at most DD_FATOU_DIGITS (the fit
+# uses T - G(theta) ~ theta^3, whose relative error stays ~1e-17 from T's ~1e-30: measured, identical
+# errors to the arb runs at D = 25).
 DD_SKIP_DIGITS = 17
+DD_FATOU_DIGITS = 28
 
 
 def _runner(ctx, dd: bool = False):
@@ -978,10 +982,11 @@ def _fixed_step_skip(st: Setting, r: Fraction, L: int, digits: int):
     if K + FIXED_STEP_CHECK < FIXED_STEP_SPAN * (K + FIXED_STEP_FIT[0]):
         return None
     ctx, f, A, C, d, g = _fixed_step_series(st.w, st.c, 14, digits + 20)
+    dd = digits <= DD_FATOU_DIGITS
     K = ctx.mpf(K)
     pts, th, T, l = [], None, None, 0
     for li in FIXED_STEP_FIT + (FIXED_STEP_CHECK,):  # one exact run, checkpointed
-        th, T = exact(r, li, st.w, st.c, ctx=ctx, theta0=th, l0=l, T0=T, dd=digits <= DD_SKIP_DIGITS)
+        th, T = exact(r, li, st.w, st.c, ctx=ctx, theta0=th, l0=l, T0=T, dd=dd)
         l = li
         pts.append((th, T - _G(th, g)))
 
@@ -997,7 +1002,8 @@ def _fixed_step_skip(st: Setting, r: Fraction, L: int, digits: int):
     value = (_G(th_L, g) + deep(th_L)) / L
     # the windows' disagreement at theta_L itself measures the extrapolation error of the fit; rounding is
     # relative to G(theta_L) ~ L/4, i.e. to the value (measured: 1e-133 at 130 digits, L = 10^100)
-    err = 3 * abs(deep(th_L) - shallow(th_L)) / L + ctx.ldexp(abs(value), -ctx.prec + 8) + Kerr / (4 * L)
+    err = 3 * abs(deep(th_L) - shallow(th_L)) / L + ctx.ldexp(abs(value), (-100 if dd else -ctx.prec) + 8) + \
+        Kerr / (4 * L)
     form = (f"asymptotic: fixed-step orbit (Fatou coordinate, K = {mpmath.nstr(K, 12)}) + resonant "
             f"theta^3, theta^4 terms fitted to the recursion at L = {FIXED_STEP_FIT + (FIXED_STEP_CHECK,)}")
     return value, err, form
