@@ -5,10 +5,12 @@
 
 - ``digits=None``: float64, vectorized over an array ``rho`` (array in, array out; a scalar gives a
   float). Accuracy: docs/benchmarks.md ("float64 accuracy"), checked against mpmath in the tests.
-- ``digits=D``: a :class:`KernelValue` with D correct significant digits and an error: with
-  python-flint (a core dependency) one run of the recursion in ball arithmetic, whose radius is a
-  guaranteed bound (and several times faster, benchmarks/bench_speed.py); without it, two mpmath
-  runs at two precisions with guard digits, whose difference is an estimate.
+- ``digits=D``: a :class:`KernelValue` with D correct significant digits and an error: for D <= 28
+  with numba installed, one compiled double-double run with a first-order error bound
+  (benchmarks/bench_dd.py); else with python-flint (a core dependency) one run of the recursion in
+  ball arithmetic, whose radius is a guaranteed bound (and several times faster,
+  benchmarks/bench_speed.py); without it, two mpmath runs at two precisions with guard digits, whose
+  difference is an estimate.
 """
 from __future__ import annotations
 
@@ -475,6 +477,10 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     naming ``digits`` says how many it reached. ``progress(done)`` is called during long runs, ``done``
     out of ``2 L`` (recursion steps over both precisions, or over the float64 values; the skip-ahead's
     segments or values scaled to that budget).
+
+    With numba installed (the ``numba`` extra), D <= DD_MAX_DIGITS runs the recursion in compiled
+    double-double with a first-order running error bound (``method="recursion (double-double)"``,
+    :mod:`rntk_sym.backends.ddrun`; ~0.5 us per step), falling back to the balls where it misses D digits.
 
     ``certified=True`` (needs ``digits`` and python-flint, a core dependency): the exact recursion
     in ball arithmetic (:mod:`rntk_sym.backends.ball`); ``value`` is the ball's midpoint, ``error``
