@@ -382,6 +382,9 @@ SCALAR_BATCH = 16
 # DD_STEP seconds (benchmarks/bench_dd.py), one run (its error is a bound, no second precision).
 DD_MAX_DIGITS = 28
 DD_STEP = 0.5e-6
+# smaller states (rho within 1e-150 of +-1) or weights go to the balls: the step's smallest intermediate,
+# s3(theta) ~ theta^3 ~ (2 u)^1.5, keeps its low word (2^-106 of it) in float64's normal range
+DD_TINY = 1e-150
 
 
 def uses_double_double(digits: int | None) -> bool:
@@ -571,7 +574,7 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
                          f"{seconds / 3600:.3g} hours (limit {max_seconds / 3600:.3g} h); {why}")
     if uses_double_double(digits):
         kv = _dd_recursion(arch, kernel, r, depth, scale, digits, progress)
-        if _reached(kv):
+        if kv is not None and _reached(kv):
             return kv
     if _has_flint():
         kv = _ball_recursion(arch, kernel, r, depth, scale, digits, progress, "recursion")
@@ -659,13 +662,17 @@ DD_METHOD = "recursion (double-double)"
 
 def _dd_recursion(arch, kernel_name, rho: Fraction, depth, scale, digits, progress):
     """The recursion in double-double, compiled (:mod:`rntk_sym.backends.ddrun`): ``error`` is its
-    first-order running error bound (rounding of every operation, propagated with the step's Jacobian)."""
+    first-order running error bound (rounding of every operation, propagated with the step's Jacobian).
+    None where ``1 -+ rho`` or ``alpha^2`` is below DD_TINY (a double-double's low word would leave
+    float64's normal range; the per-operation bounds assume it)."""
     from .backends import ddrun
 
     mp = MPBackend(256)
     w = mp.one if arch == "ffnet" else (lambda a2: a2 / (1 + a2))(_alpha2(mp, scale, depth))
     c = 0 if arch == "ffnet" else 1
     u, v = _uv(mp, rho)
+    if any(0 < x < DD_TINY for x in (u, v, w)):
+        return None
     prog = None if progress is None else (lambda l: progress(2 * l))  # one run fills the 2 L budget
     out = ddrun.run_mp(mp.mp, u, v, mp.zero, w, c, depth, prog)
     (u, eu), (v, ev), (T, eT) = out

@@ -194,6 +194,21 @@ def test_without_numba_today_path(monkeypatch):
     assert abs(skip[0] - skip_dd[0]) <= skip[1] + skip_dd[1] < 1e-17
 
 
+def test_tiny_states_go_to_the_balls():
+    # 1 - rho = 1e-200: a double-double's low word in the step would be subnormal, so the balls answer;
+    # at 1e-100 the double-double recursion does, within its bound of the balls' value
+    kv = rntk_sym.gp("ffnet", "0." + "9" * 200, 10, digits=25)
+    assert kv.method == "recursion" and kv.complement.value < 1e-190
+    for n in (100, 149):
+        rho = "0." + "9" * n
+        kv = rntk_sym.ntk("resnet", rho, 1000, digits=25)
+        ref = kernels._ball_recursion("resnet", "ntk", Fraction(rho), 1000, kernels.inputs.scaling("resnet", None, None),
+                                      45, None, "ref")
+        assert kv.method == kernels.DD_METHOD
+        _check(kv, ref.value, ref.error)
+        _check(kv.complement, ref.one_minus, ref.one_minus_error)
+
+
 def test_progress_fills_the_budget():
     seen = []
     rntk_sym.ntk("ffnet", "0.3", 1000, digits=20, progress=seen.append)

@@ -16,7 +16,9 @@ componentwise bound on ``|X_l - (A_l + C_l)|``,
 
 ``e_l`` the step's own rounding (running error analysis of the generated code, inputs exact), ``f_l``
 the float rounding of the compensation's update ``C' = C + J C + r`` (:func:`steps`), ``a_l`` the
-update's rounding, and the last term the rounding of ``w`` (relative ``r_w``; ``w theta / pi <= w``).
+update's rounding, and the last term the rounding of ``w`` (relative ``r_w``; ``w theta / pi <= w``);
+plus UNDERFLOW per step for roundings below the normal range, and an allowance where a rounding error may
+cross the step's branch ``u <= v``.
 Second-order terms (``|F''| (|C|^2 + eps^2)``, ~1e-60 relative) are dropped.
 """
 from __future__ import annotations
@@ -29,6 +31,9 @@ from ._dd_step import relu_increments_dd
 from .dd import REL_ADD, add, jit
 
 U = 2.0 ** -53
+# absolute allowance per coordinate and step for roundings below float64's normal range (each <= 2^-1074;
+# a step makes a few hundred); the per-operation bounds are relative and assume normal numbers
+UNDERFLOW = 1e-300
 N_STATE = 12  # (hi, lo, compensation, error bound) for u, v, T
 
 
@@ -82,13 +87,13 @@ def steps(state, wh, wl, c, rel_w, n):
             ET += (1.0 + wh * abs(Th)) * amb
         uh, ul, r, a = _accumulate(uh, ul, duh, dul)
         uc = uc + ju + r
-        Eu += a + U * abs(uc)
+        Eu += a + U * abs(uc) + UNDERFLOW
         vh, vl, r, a = _accumulate(vh, vl, dvh, dvl)
         vc = vc + jv + r
-        Ev += a + U * abs(vc)
+        Ev += a + U * abs(vc) + UNDERFLOW
         Th, Tl, r, a = _accumulate(Th, Tl, dTh, dTl)
         Tc = Tc + jT + r
-        ET += a + U * abs(Tc)
+        ET += a + U * abs(Tc) + UNDERFLOW
     state[0], state[1], state[2], state[3] = uh, ul, uc, Eu
     state[4], state[5], state[6], state[7] = vh, vl, vc, Ev
     state[8], state[9], state[10], state[11] = Th, Tl, Tc, ET
