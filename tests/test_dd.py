@@ -202,8 +202,8 @@ def test_tiny_states_go_to_the_balls():
     for n in (100, 149):
         rho = "0." + "9" * n
         kv = rntk_sym.ntk("resnet", rho, 1000, digits=25)
-        ref = kernels._ball_recursion("resnet", "ntk", Fraction(rho), 1000, kernels.inputs.scaling("resnet", None, None),
-                                      45, None, "ref")
+        scale = kernels.inputs.scaling("resnet", None, None)
+        ref = kernels._ball_recursion("resnet", "ntk", Fraction(rho), 1000, scale, 45, None, "ref")
         assert kv.method == kernels.DD_METHOD
         _check(kv, ref.value, ref.error)
         _check(kv.complement, ref.one_minus, ref.one_minus_error)
