@@ -111,7 +111,7 @@ def test_generated_step_against_mpmath():
             assert abs(_val(out[2 * k: 2 * k + 2]) - exact[k]) <= out[6 + k], (rho, k)
         # one-sided differences on the side of the step's branch (u <= v or not): off the manifold
         # u + v = 2 the two branches are different functions of (u, v), so a difference across u = v
-        # would mix them (ddrun.steps allows for a rounding error that crosses the branch)
+        # would mix them (each is smooth and both agree on the manifold: ddrun's bound uses the one taken)
         sign = [-1, 1, 1] if X[0] <= X[1] else [1, -1, 1]
         for j in range(3):
             if j < 2 and X[j] < 1e-6:

@@ -17,8 +17,9 @@ componentwise bound on ``|X_l - (A_l + C_l)|``,
 ``e_l`` the step's own rounding (running error analysis of the generated code, inputs exact), ``f_l``
 the float rounding of the compensation's update ``C' = C + J C + r`` (:func:`steps`), ``a_l`` the
 update's rounding, and the last term the rounding of ``w`` (relative ``r_w``; ``w theta / pi <= w``);
-plus UNDERFLOW per step for roundings below the normal range, and an allowance where a rounding error may
-cross the step's branch ``u <= v``.
+plus UNDERFLOW per step for roundings below the normal range. The branch test ``u <= v`` of the step
+needs no allowance: each branch's formula is smooth on both sides of ``u = v`` and both equal the exact
+increments on ``u + v = 2``, where the exact state lies, so ``J`` of the branch taken propagates the error.
 Second-order terms (``|F''| (|C|^2 + eps^2)``, ~1e-60 relative) are dropped.
 """
 from __future__ import annotations
@@ -78,13 +79,6 @@ def steps(state, wh, wl, c, rel_w, n):
         Eu, Ev, ET = (abs(1.0 + j00) * Eu + abs(j01) * Ev + abs(j02) * ET + eu + fu + rel_w * abs(duh),
                       abs(j10) * Eu + abs(1.0 + j11) * Ev + abs(j12) * ET + ev + fv + rel_w * abs(dvh),
                       abs(j20) * Eu + abs(j21) * Ev + abs(1.0 + j22) * ET + eT + fT + rel_w * abs(wh) * abs(Th))
-        if abs(uh - vh) <= 2.0 * (Eu + Ev):
-            # the exact state may lie across the step's branch test u <= v (theta = pi/2): off the manifold
-            # u + v = 2 the other branch's increments differ by at most (w, w, 1 + w |T|) times |u - v|
-            amb = 2.0 * (Eu + Ev)
-            Eu += wh * amb
-            Ev += wh * amb
-            ET += (1.0 + wh * abs(Th)) * amb
         uh, ul, r, a = _accumulate(uh, ul, duh, dul)
         uc = uc + ju + r
         Eu += a + U * abs(uc) + UNDERFLOW
