@@ -5,8 +5,9 @@
 - the generated step (rntk_sym.codegen's trace of recursions.relu_increments) against the same step in
   mpmath at 300 bits: increments within their bounds, Jacobian against finite differences;
 - the running error bound against independent runs (arb balls at 45 digits; the seed formulas of
-  tests/seed_formulas.py; the skip-ahead at 40 digits): it covers the true error and is within 1e4 of
-  it (measured 170-1800 times; docs/benchmarks.md);
+  tests/seed_formulas.py; the skip-ahead at 40 digits): it covers the true error and is within 2e3 of
+  it, the true error taken no smaller than double-double's resolution (measured: 1 to 590 times;
+  docs/benchmarks.md);
 - routing: kernel(digits <= 28) uses it when numba is installed, today's path when not.
 """
 import math
@@ -130,11 +131,12 @@ CASES = [("ffnet", {}, "0.3"), ("ffnet", {}, "-0.9"), ("resnet", {"gamma": 1}, "
 
 
 def _check(kv, ref, ref_err):
-    """``kv``'s bound covers its true error (against ``ref`` +/- ``ref_err``) and is within 1e4 of it,
-    the true error taken no smaller than double-double's resolution 2^-106 |value|."""
+    """``kv``'s bound covers its true error (against ``ref`` +/- ``ref_err``) and is within 2e3 of it,
+    the true error taken no smaller than double-double's resolution 2^-106 |value| (measured on these
+    cases: 1 to 590 times; the arithmetic is deterministic, the margin covers other settings)."""
     err = abs(kv.value - ref)
     assert err <= kv.error + ref_err
-    assert kv.error <= 1e4 * max(err, abs(ref) * 2.0 ** -106)
+    assert kv.error <= 2e3 * max(err, abs(ref) * 2.0 ** -106)
 
 
 @pytest.mark.parametrize("arch,kw,rho", CASES)
