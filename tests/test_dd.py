@@ -224,3 +224,32 @@ def test_state_array_round_trip():
     x = ctx.mpf(1) / 3
     hi, lo, e = ddrun.to_dd(ctx, x)
     assert abs(x - ctx.mpf(hi) - ctx.mpf(lo)) <= e <= 2.0 ** -105 / 3
+
+
+def test_numba_not_installed_in_a_fresh_process():
+    # numba absent from the start (import blocked): the package imports, digits=D runs as before
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys; sys.modules['numba'] = None\n"
+            "import rntk_sym\n"
+            "from rntk_sym.backends import _numba, dd\n"
+            "assert _numba.numba_or_none() is None and dd.two_prod is dd._two_prod_dekker\n"
+            "kv = rntk_sym.ntk('resnet', '0.3', 50, gamma=1, digits=25)\n"
+            "print(kv.method, kv.value)\n")
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(root), "PATH": ""}).stdout.split()
+    assert out[0] == "recursion"
+    kv = rntk_sym.ntk("resnet", "0.3", 50, gamma=1, digits=25)
+    assert abs(MP.mpf(out[1]) - kv.value) <= kv.error + MP.mpf(10) ** -25  # MP: 400 bits
+
+
+def test_dekker_product_is_exact():
+    # the plain-Python two_prod (numba absent) is exact: a b = p + e, checked in rationals
+    rng = random.Random(7)
+    for _ in range(2000):
+        a, b = (rng.uniform(-1, 1) * 2.0 ** rng.randint(-300, 300) for _ in range(2))
+        p, e = dd._two_prod_dekker(a, b)
+        assert Fraction(a) * Fraction(b) == Fraction(p) + Fraction(e)
