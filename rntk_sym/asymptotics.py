@@ -88,11 +88,30 @@ def _edge_digits(rho) -> int:
 # 1. Exact steps: the package's one recursion (rntk_sym.recursions) started from (theta, T)
 # --------------------------------------------------------------------------------------------------
 
-def _runner(ctx):
+# The skip-ahead's exact runs use the compiled double-double recursion (numba) where the requested
+# digits allow: the segmented orbit's (exact prefix and segment samples) for at most DD_SKIP_DIGITS
+# digits, the float64 route included (measured: the answers agree with the arb runs at D = 17,
+# docs/benchmarks.md; at D = 25 the segments' extrapolation, rtol 10^-28, amplifies double-double's
+# rounding past its tolerance); the Fatou route's fitted runs for at most DD_FATOU_DIGITS (the fit
+# uses T - G(theta) ~ theta^3, whose relative error stays ~1e-17 from T's ~1e-30: measured, identical
+# errors to the arb runs at D = 25).
+DD_SKIP_DIGITS = 17
+DD_FATOU_DIGITS = 28
+
+
+def _runner(ctx, dd: bool = False):
     """``steps(w, c, u, v, n, T) -> (u_n, v_n, T_n)``: n layers of :func:`rntk_sym.recursions.run` with
-    ``Block(w, c)`` on mpf values of ``ctx``, returned as mpf of ``ctx``. With python-flint (a core
-    dependency) the steps run in arb balls at the same precision and their midpoints are returned
-    (about 5x faster than mpmath; the radii are not used here); without it, in mpmath."""
+    ``Block(w, c)`` on mpf values of ``ctx``, returned as mpf of ``ctx``. ``dd`` (and numba installed):
+    in compiled double-double (:mod:`rntk_sym.backends.ddrun`, ~32 digits whatever ``ctx``'s precision).
+    Else with python-flint (a core dependency) the steps run in arb balls at the same precision and
+    their midpoints are returned (about 5x faster than mpmath; the radii are not used here); without
+    it, in mpmath."""
+    from .backends._numba import numba_or_none
+
+    if dd and numba_or_none() is not None:
+        from .backends import ddrun
+
+        return lambda w, c, u, v, n, T: tuple(x for x, _ in ddrun.run_mp(ctx, u, v, T, w, c, n))
     try:
         from .backends.ball import BallBackend
 
@@ -108,9 +127,10 @@ def _runner(ctx):
     return steps
 
 
-def exact(rho, L: int, w, c: int, digits: int = 40, *, ctx=None, theta0=None, l0: int = 0, T0=None):
+def exact(rho, L: int, w, c: int, digits: int = 40, *, ctx=None, theta0=None, l0: int = 0, T0=None, dd=False):
     """Exact ``(theta_L, T_L)`` by ``L - l0`` steps of :func:`rntk_sym.recursions.run` from
-    ``theta0`` (default ``arccos rho``) and ``T0`` (default 0). Returns mpf values of ``ctx``."""
+    ``theta0`` (default ``arccos rho``) and ``T0`` (default 0). Returns mpf values of ``ctx``.
+    ``dd``: the steps in double-double (:func:`_runner`)."""
     if ctx is None:
         ctx = _ctx(digits + 2 * len(str(L)) + 10)
     if theta0 is None:
@@ -118,7 +138,7 @@ def exact(rho, L: int, w, c: int, digits: int = 40, *, ctx=None, theta0=None, l0
     else:
         th = _num(ctx, theta0)
         u, v = 2 * ctx.sin(th / 2) ** 2, 2 * ctx.cos(th / 2) ** 2
-    u, v, T = _runner(ctx)(_num(ctx, w), c, u, v, L - l0, ctx.zero if T0 is None else _num(ctx, T0))
+    u, v, T = _runner(ctx, dd)(_num(ctx, w), c, u, v, L - l0, ctx.zero if T0 is None else _num(ctx, T0))
     return 2 * ctx.atan2(ctx.sqrt(u), ctx.sqrt(v)), T
 
 
@@ -449,11 +469,13 @@ def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: i
     from ``t = 2^-40`` if ``rho < -1/2``.
 
     Returns ``(ctx, (u, v, S), rel_err, segments)``: ``rel_err`` sums the segments' relative
-    extrapolation errors (the flow does not amplify relative errors: it contracts onto theta = 0).
+    extrapolation errors (the flow does not amplify relative errors: it contracts onto theta = 0) and the
+    working precision's (``2^-92`` where the runs are in double-double: ``digits <= DD_SKIP_DIGITS + 2``).
     ``progress(done, segments)`` is called after each segment.
     """
     ctx = _ctx(digits + 20)
-    steps_of = _runner(ctx)
+    dd = digits <= DD_SKIP_DIGITS + 2  # the skip-ahead asks for 2 digits more
+    steps_of = _runner(ctx, dd)
     w = _num(ctx, w)
     u, v = _uv(ctx, rho)
     state = (u, v, ctx.zero)
@@ -491,7 +513,7 @@ def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: i
         t0 = t1
         if progress is not None:
             progress(j + 1, len(cuts))
-    return ctx, state, rel + ctx.ldexp(1, -ctx.prec + 8), len(cuts)
+    return ctx, state, rel + ctx.ldexp(1, (-100 if dd else -ctx.prec) + 8), len(cuts)
 
 
 def _beta_sequence(rho, beta2):
@@ -973,10 +995,11 @@ def _fixed_step_skip(st: Setting, r: Fraction, L: int, digits: int):
     if K + FIXED_STEP_CHECK < FIXED_STEP_SPAN * (K + FIXED_STEP_FIT[0]):
         return None
     ctx, f, A, C, d, g = _fixed_step_series(st.w, st.c, 14, digits + 20)
+    dd = digits <= DD_FATOU_DIGITS
     K = ctx.mpf(K)
     pts, th, T, l = [], None, None, 0
     for li in FIXED_STEP_FIT + (FIXED_STEP_CHECK,):  # one exact run, checkpointed
-        th, T = exact(r, li, st.w, st.c, ctx=ctx, theta0=th, l0=l, T0=T)
+        th, T = exact(r, li, st.w, st.c, ctx=ctx, theta0=th, l0=l, T0=T, dd=dd)
         l = li
         pts.append((th, T - _G(th, g)))
 
@@ -992,7 +1015,8 @@ def _fixed_step_skip(st: Setting, r: Fraction, L: int, digits: int):
     value = (_G(th_L, g) + deep(th_L)) / L
     # the windows' disagreement at theta_L itself measures the extrapolation error of the fit; rounding is
     # relative to G(theta_L) ~ L/4, i.e. to the value (measured: 1e-133 at 130 digits, L = 10^100)
-    err = 3 * abs(deep(th_L) - shallow(th_L)) / L + ctx.ldexp(abs(value), -ctx.prec + 8) + Kerr / (4 * L)
+    err = 3 * abs(deep(th_L) - shallow(th_L)) / L + ctx.ldexp(abs(value), (-100 if dd else -ctx.prec) + 8) + \
+        Kerr / (4 * L)
     form = (f"asymptotic: fixed-step orbit (Fatou coordinate, K = {mpmath.nstr(K, 12)}) + resonant "
             f"theta^3, theta^4 terms fitted to the recursion at L = {FIXED_STEP_FIT + (FIXED_STEP_CHECK,)}")
     return value, err, form

@@ -5,10 +5,12 @@
 
 - ``digits=None``: float64, vectorized over an array ``rho`` (array in, array out; a scalar gives a
   float). Accuracy: docs/benchmarks.md ("float64 accuracy"), checked against mpmath in the tests.
-- ``digits=D``: a :class:`KernelValue` with D correct significant digits and an error: with
-  python-flint (a core dependency) one run of the recursion in ball arithmetic, whose radius is a
-  guaranteed bound (and several times faster, benchmarks/bench_speed.py); without it, two mpmath
-  runs at two precisions with guard digits, whose difference is an estimate.
+- ``digits=D``: a :class:`KernelValue` with D correct significant digits and an error: for D <= 28
+  with numba installed, one compiled double-double run with a first-order error bound
+  (benchmarks/bench_dd.py); else with python-flint (a core dependency) one run of the recursion in
+  ball arithmetic, whose radius is a guaranteed bound (and several times faster,
+  benchmarks/bench_speed.py); without it, two mpmath runs at two precisions with guard digits, whose
+  difference is an estimate.
 """
 from __future__ import annotations
 
@@ -375,14 +377,38 @@ SCALAR_STEP = 3e-6
 SCALAR_BATCH = 16
 
 
+# The double-double recursion (numba; rntk_sym.backends.ddrun) serves digits=D up to DD_MAX_DIGITS: its
+# error bound is ~1e-30 - 1e-29 relative (docs/benchmarks.md, "Double-double recursion"); a step costs
+# DD_STEP seconds (benchmarks/bench_dd.py), one run (its error is a bound, no second precision).
+DD_MAX_DIGITS = 28
+DD_STEP = 0.5e-6
+# smaller states (rho within 1e-150 of +-1) or weights go to the balls: the step's smallest intermediate,
+# s3(theta) ~ theta^3 ~ (2 u)^1.5, keeps its low word (2^-106 of it) in float64's normal range
+DD_TINY = 1e-150
+
+
+def uses_double_double(digits: int | None) -> bool:
+    """Whether ``digits=D`` runs the double-double recursion: D <= DD_MAX_DIGITS and numba installed."""
+    from .backends._numba import numba_or_none
+
+    return digits is not None and digits <= DD_MAX_DIGITS and numba_or_none() is not None
+
+
 def step_seconds(digits: int | None, depth: int, n_rho: int = 1) -> float:
     """Rough cost in seconds of one depth step of the recursion (for run-time estimates, not tests):
     float64, a batch of ``n_rho`` values: the model above; ``digits``: one value, about 25 us at 30
-    digits on a 2-core machine, growing with the precision."""
+    digits on a 2-core machine, growing with the precision (DD_STEP in double-double)."""
     if digits is None:
         if n_rho <= SCALAR_BATCH:
             return n_rho * SCALAR_STEP
         return NUMPY_STEP_FIXED + NUMPY_STEP_PER_VALUE * n_rho
+    if uses_double_double(digits):
+        return DD_STEP
+    return _mp_step_seconds(digits, depth)
+
+
+def _mp_step_seconds(digits: int, depth: int) -> float:
+    """One step in mpmath or arb balls at ``digits`` (plus guard digits)."""
     return 2e-5 * (1 + (digits + guard_digits(depth)) / 100) ** 1.6
 
 
@@ -406,7 +432,7 @@ def recursion_seconds(digits: int | None, depth: int, n_rho: int = 1) -> float:
     the product stays a float (a 1001-digit depth was an OverflowError here)."""
     if digits is None:
         return depth * step_seconds(None, depth, n_rho)
-    return n_rho * 2 * depth * step_seconds(digits, depth)
+    return n_rho * (1 if uses_double_double(digits) else 2) * depth * step_seconds(digits, depth)
 
 
 def prefers_skip_ahead(digits: int | None, depth: int, n_rho: int = 1) -> bool:
@@ -454,6 +480,10 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     naming ``digits`` says how many it reached. ``progress(done)`` is called during long runs, ``done``
     out of ``2 L`` (recursion steps over both precisions, or over the float64 values; the skip-ahead's
     segments or values scaled to that budget).
+
+    With numba installed (the ``numba`` extra), D <= DD_MAX_DIGITS runs the recursion in compiled
+    double-double with a first-order running error bound (``method="recursion (double-double)"``,
+    :mod:`rntk_sym.backends.ddrun`; ~0.5 us per step), falling back to the balls where it misses D digits.
 
     ``certified=True`` (needs ``digits`` and python-flint, a core dependency): the exact recursion
     in ball arithmetic (:mod:`rntk_sym.backends.ball`); ``value`` is the ball's midpoint, ``error``
@@ -542,6 +572,10 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
                else "no asymptotic description applies here")
         raise ValueError(f"depth: the exact recursion at L = {inputs.depth_text(depth)} would take about "
                          f"{seconds / 3600:.3g} hours (limit {max_seconds / 3600:.3g} h); {why}")
+    if uses_double_double(digits):
+        kv = _dd_recursion(arch, kernel, r, depth, scale, digits, progress)
+        if kv is not None and _reached(kv):
+            return kv
     if _has_flint():
         kv = _ball_recursion(arch, kernel, r, depth, scale, digits, progress, "recursion")
         if kv is not None and _reached(kv):
@@ -623,6 +657,39 @@ def _high_precision(arch, kernel_name, rho: Fraction, depth, scale, digits, prog
                        alpha, one_minus=c2, one_minus_error=abs(c2 - c1))
 
 
+DD_METHOD = "recursion (double-double)"
+
+
+def _dd_recursion(arch, kernel_name, rho: Fraction, depth, scale, digits, progress):
+    """The recursion in double-double, compiled (:mod:`rntk_sym.backends.ddrun`): ``error`` is its
+    first-order running error bound (rounding of every operation, propagated with the step's Jacobian).
+    None where ``1 -+ rho`` or ``alpha^2`` is below DD_TINY (a double-double's low word would leave
+    float64's normal range; the per-operation bounds assume it)."""
+    from .backends import ddrun
+
+    mp = MPBackend(256)
+    w = mp.one if arch == "ffnet" else (lambda a2: a2 / (1 + a2))(_alpha2(mp, scale, depth))
+    c = 0 if arch == "ffnet" else 1
+    u, v = _uv(mp, rho)
+    if any(0 < x < DD_TINY for x in (u, v, w)):
+        return None
+    prog = None if progress is None else (lambda l: progress(2 * l))  # one run fills the 2 L budget
+    out = ddrun.run_mp(mp.mp, u, v, mp.zero, w, c, depth, prog)
+    (u, eu), (v, ev), (T, eT) = out
+    ctx = mp.mp
+    tiny = ctx.ldexp(1, 8 - ctx.prec)  # the divisions below, at 256 bits
+    if kernel_name == "ntk":
+        value, error = T / depth, eT / depth + tiny
+        one_minus, one_minus_error = (depth - T) / depth, error
+    else:
+        value, error = (v - u) / 2, (eu + ev) / 2 + tiny
+        one_minus, one_minus_error = u, eu + tiny * u
+    alpha = None if scale is None else ctx.sqrt(_alpha2(mp, scale, depth))
+    return KernelValue(value, error, digits, DD_METHOD, "bound: first-order running error bound of the "
+                       "double-double recursion (numba; docs/deep-and-certified.md)", alpha,
+                       one_minus=one_minus, one_minus_error=one_minus_error)
+
+
 def ball_guard_digits(depth: int) -> int:
     """Guard digits of the ball recursion: its radii grow like ~L^4 near the fixed point (measured:
     11 digits at L = 2000, 16 at 2e4, 20 at 1e5), on top of the rounding of :func:`guard_digits`."""
@@ -637,7 +704,7 @@ def _certified(arch, kernel_name, rho: Fraction, depth, scale, digits, method, m
     if method == "asymptotic":
         raise ValueError("certified: method 'asymptotic' has no certified error bound; "
                          "use method='recursion' (or 'auto')")
-    seconds = depth * step_seconds(digits, depth)
+    seconds = depth * _mp_step_seconds(digits, depth)
     if max_seconds is not None and seconds > max_seconds:
         raise ValueError(f"depth: the certified recursion at L = {inputs.depth_text(depth)} would take about "
                          f"{seconds / 3600:.3g} hours (limit {max_seconds / 3600:.3g} h)")

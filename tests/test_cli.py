@@ -54,7 +54,8 @@ def test_cli_json_contract(capsys):
     assert isinstance(res["value"], str) and isinstance(res["error"], str)
     ref = rntk_sym.ntk("resnet", "0.3", 10, digits=40)
     assert abs(float(res["value"]) - float(ref.value)) < 1e-15
-    assert float(res["error"]) < 1e-24 and res["method"] == "recursion" and res["alpha"] == "0.1"
+    # 25 digits: the double-double recursion where numba is installed, else the balls
+    assert float(res["error"]) < 1e-24 and res["method"].startswith("recursion") and res["alpha"] == "0.1"
 
 
 def test_cli_text_output(capsys):
