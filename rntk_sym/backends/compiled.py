@@ -1,0 +1,164 @@
+"""Compiled float64 context (numba, optional): the ReLU recursion of :mod:`rntk_sym.recursions` at
+machine speed, for the pairs of a Gram matrix (issue 17).
+
+Nothing here is a second copy of the recursion. numba compiles the same Python functions the other
+float64 contexts run:
+
+- the step :func:`rntk_sym.recursions.relu_increments`, on a context whose primitives are jitted
+  ``math`` functions and :func:`rntk_sym.backends.floats._s3_series` (the same Taylor series);
+- the state accumulators of :class:`rntk_sym.backends.floats._Compensated` (``hi + lo`` double-double,
+  so that alpha = 1/L ResNets keep the numpy path's accuracy) and its ``_two_sum``.
+
+:func:`evaluate_uv` returns what :func:`rntk_sym.kernels._evaluate_uv` returns (``T_L / L`` for the
+NTK, ``rho_L = (v_L - u_L) / 2`` for the GP kernel, FFNet ``w = 1, c = 0`` or ResNet
+``w = alpha^2 / (1 + alpha^2), c = 1``), for a 1-D array of pairs ``(u, v)``. Its loop
+(:func:`_pairs`) is the driver of :func:`rntk_sym.recursions.run` laid out for a CPU: the pairs are
+split into blocks of :data:`BLOCK` that ``numba.prange`` shares between the cores; inside a block the
+layers are the outer loop and the pairs the inner one, so that the independent pairs' steps overlap
+in the processor (one pair at a time is latency-bound: measured 2-3x slower per step).
+
+numba is an optional dependency (``pip install -e ".[numba]"``), imported with this module (which its
+callers import lazily); the functions are compiled on the first call of :func:`evaluate_uv` (a few
+seconds) and cached on disk (``cache=True``: later processes load them in ~0.5 s). :func:`available`
+says whether numba imported; without it every caller falls back to the numpy context.
+"""
+from __future__ import annotations
+
+import math
+import types
+
+import numpy as np
+
+from .. import recursions
+from ..recursions import Block, relu_increments
+from . import floats
+
+try:
+    import numba
+    from numba import prange
+except ImportError:  # optional: the callers fall back to the numpy context
+    numba = None
+    prange = range
+
+BLOCK = 32
+"""Pairs advanced together through the layers by one thread (measured: 8 to 64 alike within the noise;
+one pair at a time, 2.6x slower per step)."""
+
+_compiled = None  # _pairs, compiled on first use
+
+
+def available() -> bool:
+    """True when numba imports (the compiled path is used); tests monkeypatch this to hide it."""
+    return numba is not None
+
+
+def _jit(func, parallel=False, **deps):
+    """``numba.njit(func)`` with the module-level names ``deps`` (other Python functions ``func`` calls)
+    replaced by their compiled versions: the same code object, compiled as written."""
+    if deps:
+        func = types.FunctionType(func.__code__, {**func.__globals__, **deps}, func.__name__,
+                                  func.__defaults__, func.__closure__)
+    return numba.njit(cache=True, parallel=parallel)(func)
+
+
+class Context:
+    """The compiled float64 context: a numba type whose attributes are the primitives that
+    :func:`rntk_sym.recursions.relu_increments` reads (``pi``, ``sqrt``, ``atan2``, ``where``, ``s3_small``)
+    plus the accumulators ``lead``, ``add``, ``total`` of :class:`rntk_sym.backends.floats._Compensated`.
+    A type of its own (not a tuple of jitted functions), so that the compiled functions taking it are
+    cached on disk (a tuple of dispatchers is a new type in every process)."""
+
+
+if numba is not None:
+    from numba import extending as ext
+    from numba.core import cgutils
+
+    class ContextType(numba.types.Type):
+        """numba type of :class:`Context` (no data: every attribute is a compile-time constant)."""
+
+        def __init__(self):
+            super().__init__(name="rntk_sym.Float64Context")
+
+    context_type = ContextType()
+    ext.typeof_impl.register(Context)(lambda val, c: context_type)
+    ext.register_model(ContextType)(ext.models.OpaqueModel)
+    ext.unbox(ContextType)(lambda typ, obj, c: ext.NativeValue(cgutils.get_null_value(c.context.get_value_type(typ))))
+
+
+def _overload(name, f, nargs):
+    """``ctx.name(*args)`` calls the compiled ``f(*args)``."""
+    impl = {1: lambda ctx, a: f(a), 2: lambda ctx, a, b: f(a, b), 3: lambda ctx, a, b, c: f(a, b, c)}[nargs]
+    typer = {1: lambda ctx, a: impl, 2: lambda ctx, a, b: impl, 3: lambda ctx, a, b, c: impl}[nargs]
+    ext.overload_method(ContextType, name)(typer)
+
+
+def _constant(name, value):
+    """``ctx.name`` is the float ``value``."""
+    ext.overload_attribute(ContextType, name)(lambda ctx: lambda ctx: value)
+
+
+def _build():
+    comp = floats._Compensated
+    for name, value in (("pi", math.pi), ("one", 1.0)):
+        _constant(name, value)
+    for name, f, nargs in (("sqrt", _sqrt, 1), ("atan2", _atan2, 2), ("where", _where, 3),
+                           ("s3_small", floats._s3_series, 3), ("lead", comp.lead, 1), ("total", comp.total, 1)):
+        _overload(name, _jit(f), nargs)
+    _overload("add", _jit(comp.add, _two_sum=_jit(floats._two_sum)), 2)
+    return _jit(_pairs, parallel=True, relu_increments=_jit(relu_increments))
+
+
+def _where(cond, x, y):
+    return x if cond else y
+
+
+def _sqrt(x):
+    return math.sqrt(x)
+
+
+def _atan2(y, x):
+    return math.atan2(y, x)
+
+
+def _pairs(ctx, w, c, ntk, u, v, depth, out):  # pragma: no cover (compiled; run by numba)
+    """``out[k]`` = the kernel of the pair ``(u[k], v[k])`` after ``depth`` layers of ``Block(w, c)``:
+    ``T_L / L`` when ``ntk``, else ``(v_L - u_L) / 2``."""
+    blk = Block(w, c)
+    n = u.size
+    for b in prange((n + BLOCK - 1) // BLOCK):
+        k0 = b * BLOCK
+        m = min(n, k0 + BLOCK) - k0
+        st = np.zeros((6, m))  # rows: u hi, u lo, v hi, v lo, T hi, T lo
+        for k in range(m):
+            st[0, k] = u[k0 + k]
+            st[2, k] = v[k0 + k]
+        for _ in range(depth):
+            for k in range(m):
+                du, dv, dT = relu_increments(ctx, blk, ctx.lead((st[0, k], st[1, k])),
+                                             ctx.lead((st[2, k], st[3, k])), ctx.lead((st[4, k], st[5, k])))
+                st[0, k], st[1, k] = ctx.add((st[0, k], st[1, k]), du)
+                st[2, k], st[3, k] = ctx.add((st[2, k], st[3, k]), dv)
+                st[4, k], st[5, k] = ctx.add((st[4, k], st[5, k]), dT)
+        for k in range(m):
+            if ntk:
+                out[k0 + k] = ctx.total((st[4, k], st[5, k])) / depth
+            else:
+                out[k0 + k] = (ctx.total((st[2, k], st[3, k])) - ctx.total((st[0, k], st[1, k]))) / 2
+
+
+def evaluate_uv(arch: str, kernel: str, u, v, depth: int, scale) -> np.ndarray:
+    """:func:`rntk_sym.kernels._evaluate_uv` in float64 for 1-D arrays ``u = 1 - rho``, ``v = 1 + rho``
+    (validated arguments: ``arch``, ``kernel``, ``depth`` >= 1, ``scale`` from :func:`rntk_sym.inputs.scaling`),
+    compiled by numba and spread over the cores. Raises ImportError when numba is absent."""
+    global _compiled
+    from ..kernels import _alpha2
+
+    if _compiled is None:
+        _compiled = _build()
+    S = floats.SCALAR
+    blk = recursions.ffnet_block(S) if arch == "ffnet" else recursions.resnet_block(S, float(_alpha2(S, scale, depth)))
+    u = np.ascontiguousarray(u, dtype=np.float64).ravel()
+    v = np.ascontiguousarray(v, dtype=np.float64).ravel()
+    out = np.empty(u.size)
+    _compiled(Context(), float(blk.w), int(blk.c), kernel == "ntk", u, v, int(depth), out)
+    return out
