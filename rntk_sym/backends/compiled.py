@@ -52,13 +52,17 @@ def available() -> bool:
     return numba is not None
 
 
-def _jit(func, parallel=False, **deps):
+def _jit(func, parallel=False, inline="always", **deps):
     """``numba.njit(func)`` with the module-level names ``deps`` (other Python functions ``func`` calls)
     replaced by their compiled versions: the same code object, compiled as written."""
     if deps:
         func = types.FunctionType(func.__code__, {**func.__globals__, **deps}, func.__name__,
                                   func.__defaults__, func.__closure__)
-    return numba.njit(cache=True, parallel=parallel)(func)
+    # error_model="numpy": x / 0 is inf or nan as in numpy, not a ZeroDivisionError branch (which would
+    # keep LLVM from vectorizing the loop over the pairs)
+    # inline="always" (the step and the primitives, inlined in numba's IR), so that LLVM sees the
+    # whole step inside the loop over the pairs
+    return numba.njit(cache=True, parallel=parallel, error_model="numpy", inline=inline)(func)
 
 
 class Context:
@@ -85,25 +89,29 @@ if numba is not None:
     ext.unbox(ContextType)(lambda typ, obj, c: ext.NativeValue(cgutils.get_null_value(c.context.get_value_type(typ))))
 
 
-def _overload(name, f, nargs):
+def _overload(name, f, nargs, inline="always"):
     """``ctx.name(*args)`` calls the compiled ``f(*args)``."""
     impl = {1: lambda ctx, a: f(a), 2: lambda ctx, a, b: f(a, b), 3: lambda ctx, a, b, c: f(a, b, c)}[nargs]
     typer = {1: lambda ctx, a: impl, 2: lambda ctx, a, b: impl, 3: lambda ctx, a, b, c: impl}[nargs]
-    ext.overload_method(ContextType, name)(typer)
+    ext.overload_method(ContextType, name, inline=inline)(typer)
 
 
 def _constant(name, value):
     """``ctx.name`` is the float ``value``."""
-    ext.overload_attribute(ContextType, name)(lambda ctx: lambda ctx: value)
+    ext.overload_attribute(ContextType, name, inline="always")(lambda ctx: lambda ctx: value)
 
 
 def _build():
     comp = floats._Compensated
     for name, value in (("pi", math.pi), ("one", 1.0)):
         _constant(name, value)
-    for name, f, nargs in (("sqrt", _sqrt, 1), ("atan2", _atan2, 2), ("where", _where, 3),
-                           ("s3_small", floats._s3_series, 3), ("lead", comp.lead, 1), ("total", comp.total, 1)):
+    for name, f, nargs in (("sqrt", _sqrt, 1), ("s3_small", floats._s3_series, 3), ("lead", comp.lead, 1),
+                           ("total", comp.total, 1)):
         _overload(name, _jit(f), nargs)
+    # functions with conditional expressions are left to LLVM's inliner (numba's IR inliner mis-scopes
+    # their variables: NumbaIRAssumptionWarning)
+    for name, f, nargs in (("atan2", _atan2, 2), ("where", _where, 3)):
+        _overload(name, _jit(f, inline="never"), nargs)
     _overload("add", _jit(comp.add, _two_sum=_jit(floats._two_sum)), 2)
     return _jit(_pairs, parallel=True, relu_increments=_jit(relu_increments))
 
@@ -116,8 +124,33 @@ def _sqrt(x):
     return math.sqrt(x)
 
 
+# Cephes atan (S. L. Moshier, Cephes Math Library, atan.c): atan(t) = t + t z P(z) / Q(z), z = t^2,
+# for |t| <= 0.66 after the reductions atan(t) = pi/4 + atan((t - 1)/(t + 1)) and pi/2 - atan(1/t).
+_ATAN_P = (-8.750608600031904122785e-1, -1.615753718733365076637e1, -7.500855792314704667340e1,
+           -1.228866684490136173410e2, -6.485021904942025371773e1)
+_ATAN_Q = (2.485846490142306297962e1, 1.650270098316988542046e2, 4.328810604912902668951e2,
+           4.853903996359136964868e2, 1.945506571482613964425e2)
+_PIO2_LO = 6.123233995736765886130e-17  # pi/2 - fl(pi/2)
+_TAN_3PI_8 = 2.41421356237309504880
+
+
 def _atan2(y, x):
-    return math.atan2(y, x)
+    """``atan2(y, x)`` for ``x, y >= 0`` (not both 0; the recursion's square roots), within 2 ulp
+    (tests/test_compiled.py against mpmath). Branch-free (every reduction computed, one selected) and
+    without a library call, so that the loop over the pairs vectorizes; the reduced argument is formed
+    from ``y`` and ``x`` directly (``(y - x) / (y + x)``, one rounding)."""
+    big = y > _TAN_3PI_8 * x
+    mid = y > 0.66 * x
+    t_big = -x / y
+    t_mid = (y - x) / (y + x)
+    t = y / x
+    t = t_big if big else (t_mid if mid else t)
+    base = math.pi / 2 if big else (math.pi / 4 if mid else 0.0)
+    lo = _PIO2_LO if big else (0.5 * _PIO2_LO if mid else 0.0)
+    z = t * t
+    p = (((_ATAN_P[0] * z + _ATAN_P[1]) * z + _ATAN_P[2]) * z + _ATAN_P[3]) * z + _ATAN_P[4]
+    q = ((((z + _ATAN_Q[0]) * z + _ATAN_Q[1]) * z + _ATAN_Q[2]) * z + _ATAN_Q[3]) * z + _ATAN_Q[4]
+    return base + (t * (z * p / q) + t + lo)
 
 
 def _pairs(ctx, w, c, ntk, u, v, depth, out):  # pragma: no cover (compiled; run by numba)
@@ -128,22 +161,20 @@ def _pairs(ctx, w, c, ntk, u, v, depth, out):  # pragma: no cover (compiled; run
     for b in prange((n + BLOCK - 1) // BLOCK):
         k0 = b * BLOCK
         m = min(n, k0 + BLOCK) - k0
-        st = np.zeros((6, m))  # rows: u hi, u lo, v hi, v lo, T hi, T lo
-        for k in range(m):
-            st[0, k] = u[k0 + k]
-            st[2, k] = v[k0 + k]
+        uh, vh = u[k0:k0 + m].copy(), v[k0:k0 + m].copy()  # the state (hi, lo) of the block's pairs
+        ul, vl, Th, Tl = np.zeros(m), np.zeros(m), np.zeros(m), np.zeros(m)
         for _ in range(depth):
-            for k in range(m):
-                du, dv, dT = relu_increments(ctx, blk, ctx.lead((st[0, k], st[1, k])),
-                                             ctx.lead((st[2, k], st[3, k])), ctx.lead((st[4, k], st[5, k])))
-                st[0, k], st[1, k] = ctx.add((st[0, k], st[1, k]), du)
-                st[2, k], st[3, k] = ctx.add((st[2, k], st[3, k]), dv)
-                st[4, k], st[5, k] = ctx.add((st[4, k], st[5, k]), dT)
+            for k in range(m):  # independent pairs: vectorized by LLVM
+                du, dv, dT = relu_increments(ctx, blk, ctx.lead((uh[k], ul[k])), ctx.lead((vh[k], vl[k])),
+                                             ctx.lead((Th[k], Tl[k])))
+                uh[k], ul[k] = ctx.add((uh[k], ul[k]), du)
+                vh[k], vl[k] = ctx.add((vh[k], vl[k]), dv)
+                Th[k], Tl[k] = ctx.add((Th[k], Tl[k]), dT)
         for k in range(m):
             if ntk:
-                out[k0 + k] = ctx.total((st[4, k], st[5, k])) / depth
+                out[k0 + k] = ctx.total((Th[k], Tl[k])) / depth
             else:
-                out[k0 + k] = (ctx.total((st[2, k], st[3, k])) - ctx.total((st[0, k], st[1, k]))) / 2
+                out[k0 + k] = (ctx.total((vh[k], vl[k])) - ctx.total((uh[k], ul[k]))) / 2
 
 
 def evaluate_uv(arch: str, kernel: str, u, v, depth: int, scale) -> np.ndarray:
