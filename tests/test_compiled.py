@@ -200,3 +200,24 @@ def test_hand_written_atan2_against_mpmath():
             got = f(y, x)
             worst = max(worst, float(abs(got - ref) / ref) if ref else abs(got))
     assert worst <= 2 * 2.0 ** -53, worst / 2.0 ** -53  # measured 1.7 * 2^-53
+
+
+@needs_numba
+def test_kernel_float64_uses_the_compiled_path_with_progress(monkeypatch):
+    """rntk_sym.ntk / gp in float64 (method="recursion") run compiled when numba imports: the values equal
+    those with numba hidden (scalar loop for <= 16 values, numpy beyond) to 1e-14 (ulps of sqrt/atan2,
+    see the grid test), scalar in scalar out, and progress reaches the 2 L budget (every 2^16 layers)."""
+    rho = np.linspace(-1, 1, 21)
+    seen = []
+    L = 70000
+    rntk_sym.gp("resnet", rho, L, gamma="0.5", method="recursion", progress=seen.append)
+    assert seen == [2 * 65536, 2 * L]
+    L = 300
+    got = rntk_sym.gp("resnet", rho, L, gamma="0.5", method="recursion")
+    one = rntk_sym.ntk("ffnet", 0.3, 50, method="recursion")
+    calls = []
+    monkeypatch.setattr(compiled, "evaluate_uv", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(compiled, "available", lambda: False)
+    np.testing.assert_allclose(got, rntk_sym.gp("resnet", rho, L, gamma="0.5", method="recursion"), rtol=1e-14)
+    ref = rntk_sym.ntk("ffnet", 0.3, 50, method="recursion")
+    assert isinstance(one, float) and abs(one - ref) <= 1e-14 * ref and not calls

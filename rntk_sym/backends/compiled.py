@@ -4,23 +4,26 @@ machine speed, for the pairs of a Gram matrix (issue 17).
 Nothing here is a second copy of the recursion. numba compiles the same Python functions the other
 float64 contexts run:
 
-- the step :func:`rntk_sym.recursions.relu_increments`, on a context whose primitives are jitted
-  ``math`` functions and :func:`rntk_sym.backends.floats._s3_series` (the same Taylor series);
+- the step :func:`rntk_sym.recursions.relu_increments`, on a context (:class:`Context`, a numba type)
+  whose primitives are ``math.sqrt``, :func:`rntk_sym.backends.floats._s3_series` (the same Taylor
+  series) and :func:`_atan2`;
 - the state accumulators of :class:`rntk_sym.backends.floats._Compensated` (``hi + lo`` double-double,
   so that alpha = 1/L ResNets keep the numpy path's accuracy) and its ``_two_sum``.
 
 :func:`evaluate_uv` returns what :func:`rntk_sym.kernels._evaluate_uv` returns (``T_L / L`` for the
 NTK, ``rho_L = (v_L - u_L) / 2`` for the GP kernel, FFNet ``w = 1, c = 0`` or ResNet
-``w = alpha^2 / (1 + alpha^2), c = 1``), for a 1-D array of pairs ``(u, v)``. Its loop
-(:func:`_pairs`) is the driver of :func:`rntk_sym.recursions.run` laid out for a CPU: the pairs are
+``w = alpha^2 / (1 + alpha^2), c = 1``), for arrays of pairs ``(u, v)``. Its loop
+(:func:`_advance`) is the driver of :func:`rntk_sym.recursions.run` laid out for a CPU: the pairs are
 split into blocks of :data:`BLOCK` that ``numba.prange`` shares between the cores; inside a block the
-layers are the outer loop and the pairs the inner one, so that the independent pairs' steps overlap
-in the processor (one pair at a time is latency-bound: measured 2-3x slower per step).
+layers are the outer loop and the pairs the inner one, which LLVM vectorizes (AVX: 4 or 8 pairs per
+instruction). For that the step is inlined into the loop, divisions follow numpy's error model (no
+ZeroDivisionError branch) and ``atan2`` is :func:`_atan2`, a branch-free Cephes ``atan`` (arithmetic,
+tested against mpmath to 2 ulp), since a libm call cannot be vectorized.
 
 numba is an optional dependency (``pip install -e ".[numba]"``), imported with this module (which its
-callers import lazily); the functions are compiled on the first call of :func:`evaluate_uv` (a few
-seconds) and cached on disk (``cache=True``: later processes load them in ~0.5 s). :func:`available`
-says whether numba imported; without it every caller falls back to the numpy context.
+callers import lazily); the functions are compiled on the first call of :func:`evaluate_uv` (10-30 s on
+a 2-core machine) and cached on disk (``cache=True``: later processes load them in about a second).
+:func:`available` says whether numba imported; without it every caller falls back to the numpy context.
 """
 from __future__ import annotations
 
@@ -41,10 +44,10 @@ except ImportError:  # optional: the callers fall back to the numpy context
     prange = range
 
 BLOCK = 32
-"""Pairs advanced together through the layers by one thread (measured: 8 to 64 alike within the noise;
-one pair at a time, 2.6x slower per step)."""
+"""Pairs advanced together through the layers by one thread (4 vectors of 8 with AVX-512). Before the
+loop was vectorized, one pair at a time was measured 2.6x slower per step than blocks of 32."""
 
-_compiled = None  # _pairs, compiled on first use
+_compiled = None  # _advance, compiled on first use
 
 
 def available() -> bool:
@@ -68,7 +71,8 @@ def _jit(func, parallel=False, inline="always", **deps):
 class Context:
     """The compiled float64 context: a numba type whose attributes are the primitives that
     :func:`rntk_sym.recursions.relu_increments` reads (``pi``, ``sqrt``, ``atan2``, ``where``, ``s3_small``)
-    plus the accumulators ``lead``, ``add``, ``total`` of :class:`rntk_sym.backends.floats._Compensated`.
+    plus the accumulators ``lead`` and ``add`` of :class:`rntk_sym.backends.floats._Compensated` (its
+    ``total`` is taken in numpy at the end).
     A type of its own (not a tuple of jitted functions), so that the compiled functions taking it are
     cached on disk (a tuple of dispatchers is a new type in every process)."""
 
@@ -105,15 +109,14 @@ def _build():
     comp = floats._Compensated
     for name, value in (("pi", math.pi), ("one", 1.0)):
         _constant(name, value)
-    for name, f, nargs in (("sqrt", _sqrt, 1), ("s3_small", floats._s3_series, 3), ("lead", comp.lead, 1),
-                           ("total", comp.total, 1)):
+    for name, f, nargs in (("sqrt", _sqrt, 1), ("s3_small", floats._s3_series, 3), ("lead", comp.lead, 1)):
         _overload(name, _jit(f), nargs)
     # functions with conditional expressions are left to LLVM's inliner (numba's IR inliner mis-scopes
     # their variables: NumbaIRAssumptionWarning)
     for name, f, nargs in (("atan2", _atan2, 2), ("where", _where, 3)):
         _overload(name, _jit(f, inline="never"), nargs)
     _overload("add", _jit(comp.add, _two_sum=_jit(floats._two_sum)), 2)
-    return _jit(_pairs, parallel=True, relu_increments=_jit(relu_increments))
+    return _jit(_advance, parallel=True, relu_increments=_jit(relu_increments))
 
 
 def _where(cond, x, y):
@@ -136,15 +139,14 @@ _TAN_3PI_8 = 2.41421356237309504880
 
 def _atan2(y, x):
     """``atan2(y, x)`` for ``x, y >= 0`` (not both 0; the recursion's square roots), within 2 ulp
-    (tests/test_compiled.py against mpmath). Branch-free (every reduction computed, one selected) and
-    without a library call, so that the loop over the pairs vectorizes; the reduced argument is formed
-    from ``y`` and ``x`` directly (``(y - x) / (y + x)``, one rounding)."""
+    (tests/test_compiled.py against mpmath). Branch-free (the reduction's numerator and denominator are
+    selected, then divided once) and without a library call, so that the loop over the pairs vectorizes;
+    the reduced argument is formed from ``y`` and ``x`` directly (``(y - x) / (y + x)``, one rounding)."""
     big = y > _TAN_3PI_8 * x
     mid = y > 0.66 * x
-    t_big = -x / y
-    t_mid = (y - x) / (y + x)
-    t = y / x
-    t = t_big if big else (t_mid if mid else t)
+    num = -x if big else (y - x if mid else y)
+    den = y if big else (y + x if mid else x)
+    t = num / den  # one division (vector divisions are the step's bottleneck)
     base = math.pi / 2 if big else (math.pi / 4 if mid else 0.0)
     lo = _PIO2_LO if big else (0.5 * _PIO2_LO if mid else 0.0)
     z = t * t
@@ -153,43 +155,53 @@ def _atan2(y, x):
     return base + (t * (z * p / q) + t + lo)
 
 
-def _pairs(ctx, w, c, ntk, u, v, depth, out):  # pragma: no cover (compiled; run by numba)
-    """``out[k]`` = the kernel of the pair ``(u[k], v[k])`` after ``depth`` layers of ``Block(w, c)``:
-    ``T_L / L`` when ``ntk``, else ``(v_L - u_L) / 2``."""
+def _advance(ctx, w, c, st, layers):  # pragma: no cover (compiled; run by numba)
+    """Apply ``layers`` layers of ``Block(w, c)`` to the state ``st`` of ``n`` pairs, in place: ``st`` is
+    (6, n), rows ``u`` hi, lo, ``v`` hi, lo, ``T`` hi, lo (``_Compensated`` accumulators)."""
     blk = Block(w, c)
-    n = u.size
+    n = st.shape[1]
     for b in prange((n + BLOCK - 1) // BLOCK):
         k0 = b * BLOCK
-        m = min(n, k0 + BLOCK) - k0
-        uh, vh = u[k0:k0 + m].copy(), v[k0:k0 + m].copy()  # the state (hi, lo) of the block's pairs
-        ul, vl, Th, Tl = np.zeros(m), np.zeros(m), np.zeros(m), np.zeros(m)
-        for _ in range(depth):
-            for k in range(m):  # independent pairs: vectorized by LLVM
+        k1 = min(n, k0 + BLOCK)
+        uh, ul, vh, vl = st[0, k0:k1].copy(), st[1, k0:k1].copy(), st[2, k0:k1].copy(), st[3, k0:k1].copy()
+        Th, Tl = st[4, k0:k1].copy(), st[5, k0:k1].copy()
+        for _ in range(layers):
+            for k in range(k1 - k0):  # independent pairs: vectorized by LLVM
                 du, dv, dT = relu_increments(ctx, blk, ctx.lead((uh[k], ul[k])), ctx.lead((vh[k], vl[k])),
                                              ctx.lead((Th[k], Tl[k])))
                 uh[k], ul[k] = ctx.add((uh[k], ul[k]), du)
                 vh[k], vl[k] = ctx.add((vh[k], vl[k]), dv)
                 Th[k], Tl[k] = ctx.add((Th[k], Tl[k]), dT)
-        for k in range(m):
-            if ntk:
-                out[k0 + k] = ctx.total((Th[k], Tl[k])) / depth
-            else:
-                out[k0 + k] = (ctx.total((vh[k], vl[k])) - ctx.total((uh[k], ul[k]))) / 2
+        st[0, k0:k1], st[1, k0:k1], st[2, k0:k1], st[3, k0:k1] = uh, ul, vh, vl
+        st[4, k0:k1], st[5, k0:k1] = Th, Tl
 
 
-def evaluate_uv(arch: str, kernel: str, u, v, depth: int, scale) -> np.ndarray:
-    """:func:`rntk_sym.kernels._evaluate_uv` in float64 for 1-D arrays ``u = 1 - rho``, ``v = 1 + rho``
-    (validated arguments: ``arch``, ``kernel``, ``depth`` >= 1, ``scale`` from :func:`rntk_sym.inputs.scaling`),
-    compiled by numba and spread over the cores. Raises ImportError when numba is absent."""
+def evaluate_uv(arch: str, kernel: str, u, v, depth: int, scale, progress=None, every: int = 1 << 16):
+    """:func:`rntk_sym.kernels._evaluate_uv` in float64 for arrays ``u = 1 - rho``, ``v = 1 + rho`` (same
+    shape; validated arguments: ``arch``, ``kernel``, ``depth`` >= 1, ``scale`` from
+    :func:`rntk_sym.inputs.scaling`), compiled by numba and spread over the cores. ``progress(l)`` is
+    called every ``every`` layers when given. Raises ImportError when numba is absent."""
     global _compiled
     from ..kernels import _alpha2
 
+    if numba is None:
+        raise ImportError("numba is not installed (pip install -e \".[numba]\")")
     if _compiled is None:
         _compiled = _build()
     S = floats.SCALAR
     blk = recursions.ffnet_block(S) if arch == "ffnet" else recursions.resnet_block(S, float(_alpha2(S, scale, depth)))
-    u = np.ascontiguousarray(u, dtype=np.float64).ravel()
-    v = np.ascontiguousarray(v, dtype=np.float64).ravel()
-    out = np.empty(u.size)
-    _compiled(Context(), float(blk.w), int(blk.c), kernel == "ntk", u, v, int(depth), out)
-    return out
+    u, v = np.broadcast_arrays(np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64))
+    st = np.zeros((6, u.size))
+    st[0], st[2] = u.ravel(), v.ravel()
+    if progress is None:
+        every = depth  # one call: each call starts the cores' threads afresh
+    for done in range(0, depth, every):
+        _compiled(Context(), float(blk.w), int(blk.c), st, min(every, depth - done))
+        if progress is not None:
+            progress(min(done + every, depth))
+    total = floats._Compensated.total
+    if kernel == "ntk":
+        out = total((st[4], st[5])) / depth
+    else:
+        out = (total((st[2], st[3])) - total((st[0], st[1]))) / 2
+    return out.reshape(u.shape)
