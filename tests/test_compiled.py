@@ -221,3 +221,31 @@ def test_kernel_float64_uses_the_compiled_path_with_progress(monkeypatch):
     np.testing.assert_allclose(got, rntk_sym.gp("resnet", rho, L, gamma="0.5", method="recursion"), rtol=1e-14)
     ref = rntk_sym.ntk("ffnet", 0.3, 50, method="recursion")
     assert isinstance(one, float) and abs(one - ref) <= 1e-14 * ref and not calls
+
+
+def _child_gram(X):
+    return rntk_sym.gram(X, arch="ffnet", depth=7)
+
+
+@needs_numba
+def test_fork_and_threads_after_a_compiled_call():
+    """After the compiled path has run, a forked process can run it again (with numba's default GNU
+    OpenMP layer the child aborted: the sweeps' process pools broke), and two threads can call it at
+    once; every result equals the parent's."""
+    import multiprocessing
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    X = np.random.default_rng(6).standard_normal((12, 4))
+    ref = _child_gram(X)
+    # (a ProcessPoolExecutor reports a dead child as BrokenProcessPool; multiprocessing.Pool would hang)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        np.testing.assert_array_equal(pool.submit(_child_gram, X).result(timeout=120), ref)
+    out = [None, None]
+    threads = [threading.Thread(target=lambda k=k: out.__setitem__(k, _child_gram(X))) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for o in out:
+        np.testing.assert_array_equal(o, ref)

@@ -28,6 +28,7 @@ a 2-core machine) and cached on disk (``cache=True``: later processes load them 
 from __future__ import annotations
 
 import math
+import threading
 import types
 
 import numpy as np
@@ -42,6 +43,15 @@ try:
 except ImportError:  # optional: the callers fall back to the numpy context
     numba = None
     prange = range
+else:
+    # numba's default threading layer on Linux is GNU OpenMP, after which fork() aborts the child
+    # ("fork() called from a process already using GNU OpenMP"): the sweeps' process pools, and any
+    # user's multiprocessing, would die. The workqueue layer is fork-safe; it must not be entered by
+    # two threads at once, hence _LOCK. A layer chosen by the user (NUMBA_THREADING_LAYER) is kept.
+    if numba.config.THREADING_LAYER == "default":
+        numba.config.THREADING_LAYER = "workqueue"
+
+_LOCK = threading.Lock()
 
 BLOCK = 32
 """Pairs advanced together through the layers by one thread (4 vectors of 8 with AVX-512). Before the
@@ -186,8 +196,9 @@ def evaluate_uv(arch: str, kernel: str, u, v, depth: int, scale, progress=None, 
 
     if numba is None:
         raise ImportError("numba is not installed (pip install -e \".[numba]\")")
-    if _compiled is None:
-        _compiled = _build()
+    with _LOCK:
+        if _compiled is None:
+            _compiled = _build()
     S = floats.SCALAR
     blk = recursions.ffnet_block(S) if arch == "ffnet" else recursions.resnet_block(S, float(_alpha2(S, scale, depth)))
     u, v = np.broadcast_arrays(np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64))
@@ -196,7 +207,8 @@ def evaluate_uv(arch: str, kernel: str, u, v, depth: int, scale, progress=None, 
     if progress is None:
         every = depth  # one call: each call starts the cores' threads afresh
     for done in range(0, depth, every):
-        _compiled(Context(), float(blk.w), int(blk.c), st, min(every, depth - done))
+        with _LOCK:
+            _compiled(Context(), float(blk.w), int(blk.c), st, min(every, depth - done))
         if progress is not None:
             progress(min(done + every, depth))
     total = floats._Compensated.total
