@@ -130,7 +130,9 @@ def gram(X, Y=None, *, arch: str, depth: int, gamma=None, alpha=None, kernel: st
 
     Memory: besides ``out`` (n x m float64, allocated unless given; e.g. an ``np.memmap`` for
     n = 20000), O(``chunk``) floats: the pairs are run through the recursion ``chunk`` at a time.
-    Time: O(n m L) (half that when ``Y`` is None).
+    Time: O(n m L) (half that when ``Y`` is None); with numba installed (``pip install "rntk_sym[numba]"``)
+    the recursion is compiled and runs on every core (:func:`relu_evaluator`; the first call in a new
+    environment compiles it, a few seconds, then it is cached on disk).
 
     ``activation``, ``weight_var``, ``bias_var``: another network than the seeds' relu is computed by
     :func:`rntk_sym.general.gram`, whose input kernel is ``<x, y>`` (the rows' norms enter the kernel).
@@ -152,7 +154,18 @@ def gram(X, Y=None, *, arch: str, depth: int, gamma=None, alpha=None, kernel: st
         out = np.empty((n, m))
     elif out.shape != (n, m) or out.dtype != np.float64:
         raise ValueError(f"out: must be a float64 array of shape {(n, m)}, got {out.dtype} {out.shape}")
-    return fill_pairs(rows, lambda u, v, i, j: _evaluate_uv(NUMPY, arch, kernel, u, v, depth, scale), chunk, out)
+    return fill_pairs(rows, relu_evaluator(arch, kernel, depth, scale), chunk, out)
+
+
+def relu_evaluator(arch: str, kernel: str, depth: int, scale):
+    """``evaluate(u, v, i, j)`` for :func:`fill_pairs`: the seeds' relu kernel of the pairs (validated
+    arguments), compiled by numba when it is installed (:mod:`rntk_sym.backends.compiled`, both cores),
+    else the numpy context; the two agree to a few ulps (tests/test_compiled.py)."""
+    from .backends import compiled
+
+    if compiled.available():
+        return lambda u, v, i, j: compiled.evaluate_uv(arch, kernel, u, v, depth, scale)
+    return lambda u, v, i, j: _evaluate_uv(NUMPY, arch, kernel, u, v, depth, scale)
 
 
 def unit_row_pair(X, Y):

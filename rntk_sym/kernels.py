@@ -375,6 +375,12 @@ NUMPY_STEP_FIXED = 45e-6
 NUMPY_STEP_PER_VALUE = 50e-9
 SCALAR_STEP = 3e-6
 SCALAR_BATCH = 16
+# With numba (rntk_sym/backends/compiled.py: compiled, vectorized over the values, both cores) the
+# same model with a ~ 0.1-0.3 us (one step's latency: a few values cost as much as one) and
+# b ~ 10-25 ns per value (measured on the 2-core machine quiet and shared with 4 other jobs; the
+# larger figures are used, as for the others). It replaces both paths above when numba imports.
+COMPILED_STEP_FIXED = 3e-7
+COMPILED_STEP_PER_VALUE = 25e-9
 
 
 # The double-double recursion (numba; rntk_sym.backends.ddrun) serves digits=D up to DD_MAX_DIGITS: its
@@ -396,9 +402,14 @@ def uses_double_double(digits: int | None) -> bool:
 
 def step_seconds(digits: int | None, depth: int, n_rho: int = 1) -> float:
     """Rough cost in seconds of one depth step of the recursion (for run-time estimates, not tests):
-    float64, a batch of ``n_rho`` values: the model above; ``digits``: one value, about 25 us at 30
-    digits on a 2-core machine, growing with the precision (DD_STEP in double-double)."""
+    float64, a batch of ``n_rho`` values: the model above (compiled when numba imports); ``digits``: one
+    value, about 25 us at 30 digits on a 2-core machine, growing with the precision (DD_STEP in
+    double-double)."""
     if digits is None:
+        from .backends import compiled
+
+        if compiled.available():
+            return COMPILED_STEP_FIXED + COMPILED_STEP_PER_VALUE * n_rho
         if n_rho <= SCALAR_BATCH:
             return n_rho * SCALAR_STEP
         return NUMPY_STEP_FIXED + NUMPY_STEP_PER_VALUE * n_rho
@@ -614,8 +625,15 @@ def _float64_hint(method: str, depth: int, n_rho: int) -> str:
 def _float64(arch, kernel_name, r: np.ndarray, depth, scale, progress):
     """The float64 recursion for the array ``r`` (scalar out for a 0-d array), whichever way is cheaper
     (:func:`step_seconds`): up to SCALAR_BATCH values one by one in Python floats, more vectorized in
-    numpy. ``progress`` over the 2 L budget."""
+    numpy; compiled by numba (both cores) when it is installed (:mod:`rntk_sym.backends.compiled`).
+    ``progress`` over the 2 L budget."""
+    from .backends import compiled
+
     n = r.size
+    if compiled.available():
+        prog = None if progress is None else (lambda l: progress(2 * l))
+        out = compiled.evaluate_uv(arch, kernel_name, 1 - r, 1 + r, depth, scale, prog)
+        return float(out) if r.ndim == 0 else out
     if n > SCALAR_BATCH:
         prog = None if progress is None else (lambda l: progress(2 * l))
         return _evaluate(NUMPY, arch, kernel_name, r, depth, scale, prog)
