@@ -36,20 +36,10 @@ import numpy as np
 from .. import recursions
 from ..recursions import Block, relu_increments
 from . import floats
+from ._numba import numba_or_none
 
-try:
-    import numba
-    from numba import prange
-except ImportError:  # optional: the callers fall back to the numpy context
-    numba = None
-    prange = range
-else:
-    # numba's default threading layer on Linux is GNU OpenMP, after which fork() aborts the child
-    # ("fork() called from a process already using GNU OpenMP"): the sweeps' process pools, and any
-    # user's multiprocessing, would die. The workqueue layer is fork-safe; it must not be entered by
-    # two threads at once, hence _LOCK. A layer chosen by the user (NUMBA_THREADING_LAYER) is kept.
-    if numba.config.THREADING_LAYER == "default":
-        numba.config.THREADING_LAYER = "workqueue"
+numba = numba_or_none()  # optional: without it the callers fall back to the numpy context
+prange = range if numba is None else numba.prange
 
 _LOCK = threading.Lock()
 
