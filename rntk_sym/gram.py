@@ -21,8 +21,7 @@ import math
 import numpy as np
 
 from . import inputs
-from .backends import NUMPY
-from .kernels import _evaluate_uv
+from .kernels import evaluate_uv_float
 
 DEFAULT_CHUNK = 1 << 14
 """Pairs per block: the recursion's ~40 temporaries of this many float64 stay in cache, and the
@@ -161,11 +160,7 @@ def relu_evaluator(arch: str, kernel: str, depth: int, scale):
     """``evaluate(u, v, i, j)`` for :func:`fill_pairs`: the seeds' relu kernel of the pairs (validated
     arguments), compiled by numba when it is installed (:mod:`rntk_sym.backends.compiled`, both cores),
     else the numpy context; the two agree to a few ulps (tests/test_compiled.py)."""
-    from .backends import compiled
-
-    if compiled.available():
-        return lambda u, v, i, j: compiled.evaluate_uv(arch, kernel, u, v, depth, scale)
-    return lambda u, v, i, j: _evaluate_uv(NUMPY, arch, kernel, u, v, depth, scale)
+    return lambda u, v, i, j: evaluate_uv_float(arch, kernel, u, v, depth, scale)
 
 
 def unit_row_pair(X, Y):

@@ -622,6 +622,18 @@ def _float64_hint(method: str, depth: int, n_rho: int) -> str:
     return "; method='auto' would use the skip-ahead" if method == "recursion" else ""
 
 
+def evaluate_uv_float(arch: str, kernel: str, u, v, depth: int, scale, progress=None):
+    """float64 kernel of arrays of pairs given by ``u = 1 - rho``, ``v = 1 + rho`` (validated arguments, as
+    :func:`_evaluate_uv`): compiled by numba when it is installed (:mod:`rntk_sym.backends.compiled`, both
+    cores), else the numpy context; the two agree to a few ulps (tests/test_compiled.py). The cost model
+    (:func:`step_seconds`) assumes this choice, so every float64 caller of many pairs goes through here."""
+    from .backends import compiled
+
+    if compiled.available():
+        return compiled.evaluate_uv(arch, kernel, u, v, depth, scale, progress)
+    return _evaluate_uv(NUMPY, arch, kernel, u, v, depth, scale, progress)
+
+
 def _float64(arch, kernel_name, r: np.ndarray, depth, scale, progress):
     """The float64 recursion for the array ``r`` (scalar out for a 0-d array), whichever way is cheaper
     (:func:`step_seconds`): up to SCALAR_BATCH values one by one in Python floats, more vectorized in
@@ -632,7 +644,7 @@ def _float64(arch, kernel_name, r: np.ndarray, depth, scale, progress):
     n = r.size
     if compiled.available():
         prog = None if progress is None else (lambda l: progress(2 * l))
-        out = compiled.evaluate_uv(arch, kernel_name, 1 - r, 1 + r, depth, scale, prog)
+        out = evaluate_uv_float(arch, kernel_name, 1 - r, 1 + r, depth, scale, prog)
         return float(out) if r.ndim == 0 else out
     if n > SCALAR_BATCH:
         prog = None if progress is None else (lambda l: progress(2 * l))

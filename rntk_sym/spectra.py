@@ -32,8 +32,8 @@ import mpmath
 import numpy as np
 
 from . import inputs
-from .backends import NUMPY, MPBackend
-from .kernels import LOG2_10, _alpha2, _evaluate_uv, _pair_uv, nstr, recursion_seconds, rounded
+from .backends import MPBackend
+from .kernels import LOG2_10, _alpha2, _pair_uv, evaluate_uv_float, nstr, recursion_seconds, rounded
 
 MAX_DIM = 10**6
 MAX_KMAX = 10**5
@@ -134,7 +134,7 @@ def _kernel_float(model, theta: np.ndarray) -> np.ndarray:
         return np.asarray(kernel_fn(arch, np.cos(theta), depth, kernel=kernel, gamma=gamma, alpha=alpha, **network))
     s, c = np.sin(theta / 2), np.cos(theta / 2)
     scale = inputs.scaling(arch, gamma, alpha)
-    return _evaluate_uv(NUMPY, arch, kernel, 2 * s * s, 2 * c * c, depth, scale)
+    return evaluate_uv_float(arch, kernel, 2 * s * s, 2 * c * c, depth, scale)
 
 
 def float_nodes(dim: int, kmax: int) -> int:
