@@ -214,4 +214,4 @@ def eoc_expansion(rho, activation, bias_var=0, *, kernel: str = "ntk", digits: i
     return Expansion(lim, terms, "1/L^2", form)
 
 
-__all__ = ["abrelu_slopes", "abrelu_step", "smooth_constants", "eoc_limit", "eoc_expansion"]
+__all__ = ["abrelu_slopes", "abrelu_step", "smooth_constants", "zero_q_star", "eoc_limit", "eoc_expansion"]
