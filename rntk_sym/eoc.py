@@ -33,6 +33,8 @@ LOG2_10 = math.log2(10)
 # (a, b) of the ab_relu family by name (rntk_sym.activations.families)
 _SLOPES = {"relu": (0, 1), "abs": (-1, 1), "linear": (1, 1)}
 SMOOTH = frozenset({"erf", "gelu", "sin", "cos", "exp"})
+_ZERO_Q = ("weight_var: the edge of chaos of {} without bias has q* = 0 (the variances vanish like 1/L); its limit is "
+           "not derived (docs/asymptotics.md sec. 9.3)")
 
 
 def abrelu_slopes(act) -> tuple[Fraction, Fraction] | None:
@@ -88,8 +90,7 @@ def smooth_constants(activation, bias_var=0, digits: int = 20) -> dict:
     act = get_activation(activation) if isinstance(activation, str) else activation
     p = phase(act, "eoc", bias_var, digits=digits + 15)
     if zero_q_star(p):
-        raise ValueError(f"weight_var: the edge of chaos of {act.spec} without bias has q* = 0 (the variances vanish "
-                         "like 1/L); its limit is not derived (docs/asymptotics.md sec. 9.3)")
+        raise ValueError(_ZERO_Q.format(act.spec))
     sw2 = p.weight_var.value if hasattr(p.weight_var, "value") else p.weight_var
     runs = []
     for extra in (30, 50):
@@ -151,7 +152,10 @@ def eoc_limit(rho, activation, bias_var=0, *, kernel: str = "ntk", digits: int =
                          f"exact: 1 - rho_L ~ 9 pi^2/(2 w^2 L^2), {wtxt} (docs/asymptotics.md sec. 9.1)", "1")
         return Limit(ctx.one / 4, ctx.zero, "edge of chaos", f"edge of chaos ({act.spec})",
                      f"exact: NTK_L - 1/4 ~ (3/8) log L / L, {wtxt} (docs/asymptotics.md sec. 9.1)", "1/4")
-    smooth_constants(act, bias_var, 8)  # refuses q* = 0
+    from .phase import phase
+
+    if zero_q_star(phase(act, "eoc", bias_var, digits=8)):
+        raise ValueError(_ZERO_Q.format(act.spec))
     if kernel == "gp":
         return Limit(ctx.one, ctx.zero, "edge of chaos", f"edge of chaos ({act.spec})",
                      "exact: 1 - c_L ~ (2/kappa)/L, kappa = sigma_w^2 q* E[phi''^2] (docs/asymptotics.md sec. 9.2)",

@@ -86,18 +86,26 @@ def test_smooth_rates_against_the_recursion():
     # Hayou's beta = 2/kappa and the log slope C/3 (proofs_check.eoc_smooth, quick: erf, L = 500, 2000)
     c = eoc_smooth.check(quick=True)
     assert c.status == "pass", c.evidence["failed"]
-    def wrong(a, b, r, L, k):  # the log coefficient off by 0.1, and 1 - c_L 5% larger
-        v = kernel("ffnet", r, L, activation=a, weight_var="eoc", bias_var=b, kernel=k)
-        return v + 0.1 * math.log(L) / L if k == "ntk" else 1 - 1.05 * (1 - v)
-    c = eoc_smooth.check(quick=True, evaluate=wrong)
-    assert c.status == "fail" and any("log-slope" in f for f in c.evidence["failed"]) and \
-        any("2/kappa" in f for f in c.evidence["failed"])
 
 
-def test_abrelu_check_fails_on_a_wrong_coefficient():  # it passes: tests/test_proofs_check_phase.py (slow)
-    wrong = eoc_abrelu.check(quick=True, evaluate=lambda a, r, L, k: eoc_abrelu.exact(a, r, L, k)
-                             + (0.025 * math.log(L) / L if k == "ntk" else 0))  # 3/8 -> 0.4
-    assert wrong.status == "fail"
+def test_checks_fail_on_wrong_coefficients():
+    # synthetic kernels that follow the derived forms with one coefficient off (no recursion: cheap); each check
+    # must fail (they pass on the recursion: above and tests/test_proofs_check_phase.py).
+    # ab_relu: 3/8 -> 0.4; smooth: C/3 -> C/3 + 0.1 and 2/kappa -> 1.05 (2/kappa)
+    ntk = {a: eoc_expansion(r, a, digits=16) for a, r in eoc_abrelu.CASES[:2]}
+    gp = {a: eoc_expansion(r, a, kernel="gp", digits=16) for a, r in eoc_abrelu.CASES[:2]}
+
+    def wrong_abrelu(a, r, L, k):
+        return _value(ntk[a], L) + 0.025 * math.log(L) / L if k == "ntk" else _value(gp[a], L)
+    c = eoc_abrelu.check(quick=True, evaluate=wrong_abrelu)
+    assert c.status == "fail" and all("NTK_L" in f for f in c.evidence["failed"])
+    s = smooth_constants("erf", "0.05", 16)
+    C, beta = float(s["C"][0]), 2 / float(s["kappa"][0])
+
+    def wrong_smooth(a, b, r, L, k):
+        return 1 / 3 + (C / 3 + 0.1) * math.log(L) / L if k == "ntk" else 1 - 1.05 * beta / L
+    c = eoc_smooth.check(quick=True, evaluate=wrong_smooth)
+    assert any("log-slope" in f for f in c.evidence["failed"]) and any("2/kappa" in f for f in c.evidence["failed"])
 
 
 def test_limits_api():
