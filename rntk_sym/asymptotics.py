@@ -22,6 +22,9 @@ Regimes (section numbers of docs/asymptotics.md):
 - ``"large-tau"`` (sec. 7): ResNet gamma in (0, 1/2): limit 1/4, leading rate ``s0(rho) / tau``, then
   ``(3/8) log(tau) / L`` (sec. 7.3).
 
+Other FFNets at the edge of chaos (sec. 9, :mod:`rntk_sym.eoc`): the ab_relu family is the fixed-step angle
+map with ``w = (b - a)^2/(a^2 + b^2)``; smooth activations with ``q* > 0`` tend to 1/3.
+
 Skip-ahead (a value at depth L in O(log L) work, :func:`skip_ahead`): the Fatou coordinate for the fixed
 step (sec. 3.5) and, for every setting, the segmented orbit (sec. 6.3).
 
@@ -655,7 +658,8 @@ def limit(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int = 30
     (sec. 6.2; at most MAX_NUMERIC_DIGITS asked, about 130 reached at rho = 0.5).
 
     ``activation``, ``weight_var`` (or ``"eoc"``), ``bias_var``, ``kernel`` ("ntk" or "gp"): another FFNet than
-    the seeds' relu, in the ordered or chaotic phase (:func:`rntk_sym.phase.depth_limit`, sec. 8)."""
+    the seeds' relu, in the ordered or chaotic phase (:func:`rntk_sym.phase.depth_limit`, sec. 8) or at the edge of
+    chaos (:func:`rntk_sym.eoc.eoc_limit`, sec. 9)."""
     if activation is not None or weight_var is not None or bias_var is not None or kernel != "ntk":
         from . import general
         from .phase import depth_limit
