@@ -18,7 +18,7 @@ MODULES = ("ffnet_thm6", "resnet_thm7", "resnet_thm7_endpoint", "resnet_divisor"
            "seed000_degenerate", "seed000_gamma_lt_half", "seed000_gamma_half", "nonlearnability",
            "empirical_ntk", "gram_gd", "general_mc", "spectrum_parity", "spectrum_decay",
            "learning_curve", "schoenholz_depth",
-           "xiao_ordered", "hayou_eoc")
+           "xiao_ordered", "hayou_eoc", "eoc_abrelu", "eoc_smooth")
 
 
 def check_ids() -> dict[str, str]:
@@ -170,6 +170,16 @@ HEADLINES = {
     "hayou-relu-eoc-rate": lambda e: (
         "L^2 (1 - rho_L)/(9 pi^2/2) at the deepest L: "
         + ", ".join(_g(r["L^2 (1 - rho_L) / (9 pi^2/2)"][-1], "%.5f") for r in e["cases"])
+    ),
+    "eoc-abrelu-universal": lambda e: (
+        "L (NTK_L - 1/4 - B1/L)/log L at the deepest L: "
+        + ", ".join(f"{r['activation']} {_g(r['L (NTK_L - 1/4 - B1/L)/log L'], '%.5f')}" for r in e["cases"]
+                    if r["L"] == max(q["L"] for q in e["cases"] if q["activation"] == r["activation"]))
+        + " (3/8 = 0.375)"
+    ),
+    "eoc-smooth-limit": lambda e: (
+        "log-slope / (C/3): " + ", ".join(f"{r['activation']} {_g(r['log-slope'] / r['C/3'], '%.4f')}"
+                                           for r in e["cases"] if "log-slope" in r)
     ),
     "002-thm4-5-empirical-ntk": lambda e: (
         "error ~ m^p, L^q: "

@@ -22,6 +22,9 @@ Regimes (section numbers of docs/asymptotics.md):
 - ``"large-tau"`` (sec. 7): ResNet gamma in (0, 1/2): limit 1/4, leading rate ``s0(rho) / tau``, then
   ``(3/8) log(tau) / L`` (sec. 7.3).
 
+Other FFNets at the edge of chaos (sec. 9, :mod:`rntk_sym.eoc`): the ab_relu family is the fixed-step angle
+map with ``w = (b - a)^2/(a^2 + b^2)``; smooth activations with ``q* > 0`` tend to 1/3.
+
 Skip-ahead (a value at depth L in O(log L) work, :func:`skip_ahead`): the Fatou coordinate for the fixed
 step (sec. 3.5) and, for every setting, the segmented orbit (sec. 6.3).
 
@@ -276,19 +279,20 @@ def fixed_step_constant(w, c: int, rho, digits: int = 30, *, n: int | None = Non
     return K2, abs(K2 - K1) + ctx.mpf(10) ** -(digits + 10)
 
 
-def fixed_step_coefficients(w, c: int, K):
+def fixed_step_coefficients(w, c: int, K, g0=None):
     """Coefficients of ``Omegabar_L = 1/4 + C/4 log L/L + B1/L + C^2/4 log L/L^2 + B2/L^2 + ...`` (sec. 3.4).
 
     Closed forms (SymPy, sec. 3.2): ``A = 3 pi/w``, ``C = 3/2``, ``g0 = -1/8 - 1/(w (1+c))``,
     ``g1 - d1/4 = -(15 w^2 + 66 pi^2)/(80 pi w)``; then ``B1 = K/4 + g0 - (C/4) log A`` and
-    ``B2 = (C/4)(K - C log A) + (g1 - d1/4) A``. ``K`` is the orbit constant (mpf).
-    """
+    ``B2 = (C/4)(K - C log A) + (g1 - d1/4) A``. ``K`` is the orbit constant (mpf). ``g0``: another ``g_0`` (the
+    ab_relu FFNet at the edge of chaos, whose forcing is ``cos theta (1 - w theta/pi)``: ``g0 = -9/8`` for every
+    ``w``, and the same ``g1 - d1/4``; sec. 9.1)."""
     ctx = K.context
     pi = ctx.pi
     w = _num(ctx, Fraction(w))
     A = 3 * pi / w
     C = ctx.mpf(3) / 2
-    g0 = -ctx.mpf(1) / 8 - 1 / (w * (1 + c))
+    g0 = -ctx.mpf(1) / 8 - 1 / (w * (1 + c)) if g0 is None else g0
     g1d = -(15 * w ** 2 + 66 * pi ** 2) / (80 * pi * w)
     B1 = K / 4 + g0 - C / 4 * ctx.log(A)
     B2 = C / 4 * (K - C * ctx.log(A)) + g1d * A
@@ -654,7 +658,8 @@ def limit(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int = 30
     (sec. 6.2; at most MAX_NUMERIC_DIGITS asked, about 130 reached at rho = 0.5).
 
     ``activation``, ``weight_var`` (or ``"eoc"``), ``bias_var``, ``kernel`` ("ntk" or "gp"): another FFNet than
-    the seeds' relu, in the ordered or chaotic phase (:func:`rntk_sym.phase.depth_limit`, sec. 8)."""
+    the seeds' relu, in the ordered or chaotic phase (:func:`rntk_sym.phase.depth_limit`, sec. 8) or at the edge of
+    chaos (:func:`rntk_sym.eoc.eoc_limit`, sec. 9)."""
     if activation is not None or weight_var is not None or bias_var is not None or kernel != "ntk":
         from . import general
         from .phase import depth_limit
@@ -747,8 +752,31 @@ def _continuum_rate(rho, beta2, digits):
     return [(hi[k], 2 * abs(hi[k] - lo[k])) for k in range(3)]
 
 
-def expansion(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int = 20) -> Expansion:
+def _general_expansion(arch, rho, gamma, alpha, digits, activation, weight_var, bias_var, kernel):
+    """:func:`expansion` for another FFNet than the seeds' relu: the edge of chaos (sec. 9), else ValueError; None
+    for the seeds' network (its NTK expansion is the fixed step's)."""
+    from . import general
+    from .eoc import eoc_expansion
+
+    kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
+    if not general.uses_general(arch, activation, weight_var, bias_var, gamma, alpha) and kernel == "ntk":
+        return None
+    if arch != "ffnet":
+        raise ValueError("arch: expansions for other activations, variances or the GP kernel: ffnet only")
+    digits = _numeric_digits(inputs.digits(digits), "expansion")
+    p = phase(activation or "relu", 2 if weight_var is None else weight_var, bias_var, digits=min(digits, 30))
+    if p.phase != "edge of chaos":
+        raise ValueError("weight_var: the expansion in L is derived at the edge of chaos (docs/asymptotics.md "
+                         f"sec. 9); this network is in the {p.phase} phase (its exponential rates: sec. 8, rntk limit)")
+    return eoc_expansion(rho, activation or "relu", p.bias_var, kernel=kernel, digits=digits)
+
+
+def expansion(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int = 20, activation=None,
+              weight_var=None, bias_var=None, kernel: str = "ntk") -> Expansion:
     """The asymptotic expansion of ``Omegabar_L(rho) - limit`` in L (docs/asymptotics.md).
+
+    ``activation``, ``weight_var``, ``bias_var``, ``kernel`` ("ntk" or "gp"): another FFNet than the seeds' relu,
+    at its edge of chaos (:func:`rntk_sym.eoc.eoc_expansion`, sec. 9); ValueError naming ``weight_var`` elsewhere.
 
     - fixed-step (FFNet, constant alpha): ``3/8 log L/L + B1/L + 9/16 log L/L^2 + B2/L^2``,
       ``O(log^2 L / L^3)``; B1, B2 through the orbit constant K(rho) (sec. 3-4).
@@ -764,6 +792,10 @@ def expansion(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int 
     (10 extrapolation levels) and the large-tau s_k (fitted at 20 digits at most; s_1, s_2 much fewer)
     reach what their errors say. ``rntk rate`` prints each to those digits, never beyond.
     """
+    if activation is not None or weight_var is not None or bias_var is not None or kernel != "ntk":
+        res = _general_expansion(arch, rho, gamma, alpha, digits, activation, weight_var, bias_var, kernel)
+        if res is not None:
+            return res
     st = setting(arch, gamma, alpha, beta)
     digits = _numeric_digits(inputs.digits(digits), "expansion")
     lim = limit(arch, rho, gamma=gamma, alpha=alpha, beta=beta, digits=digits)

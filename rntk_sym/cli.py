@@ -168,7 +168,8 @@ def _add_limit_rate(sub) -> None:
         p.add_argument("--beta", help="alpha = beta / sqrt(L) (the borderline gamma = 1/2), beta > 0")
         p.add_argument("--digits", type=_digits_arg, default=30 if name == "limit" else 20,
                        help="significant digits (default 30 for limit, 20 for rate)")
-        if name == "limit":  # other networks: the ordered and chaotic phases (docs/phases.md)
+        # other networks: limit in every phase, rate at the edge of chaos (docs/phases.md, asymptotics.md sec. 9)
+        if name in ("limit", "rate"):
             m = p.add_argument_group("network (ffnet; default relu, weight variance 2, bias variance 0)")
             m.add_argument("--activation", help="NAME[:PARAMS], e.g. erf or leaky_relu:0.1")
             m.add_argument("--weight-var", help="sigma_w^2 > 0 (exact decimal), or eoc")
@@ -217,7 +218,11 @@ def _print_limit(res: dict) -> None:
 
 def _cmd_rate(args) -> dict:
     asy, kw = _limit_args(args)
-    ex = asy.expansion(args.arch, args.rho, **kw)
+    network = {"activation": args.activation, "weight_var": args.weight_var, "bias_var": args.bias_var}
+    extra = {k: v for k, v in network.items() if v is not None}
+    if args.kernel != "ntk":
+        extra["kernel"] = args.kernel
+    ex = asy.expansion(args.arch, args.rho, **kw, **extra)
     d = kw["digits"]
     # each coefficient to the digits its error supports (at most D): the large-tau s_1, s_2 have fewer
     terms = [{"coefficient": rounded(t.coefficient, t.error, d, strip_zeros=True),
@@ -226,12 +231,13 @@ def _cmd_rate(args) -> dict:
               "power_exact": str(t.power),
               "log_power": t.log_power, "exact": t.exact} for t in ex.terms]
     return {**_echo(args), "digits": d, "limit": _limit_json(ex.limit, d), "form": ex.form,
-            "remainder": ex.remainder, "terms": terms}
+            "remainder": ex.remainder, "terms": terms, **extra}
 
 
 def _print_rate(res: dict) -> None:
     lim = res["limit"]
-    print(f"{res['arch']} Omegabar_L(rho = {res['rho']}) = limit + sum c L^-p (log L)^q + O({res['remainder']})")
+    name = "rho_L" if res.get("kernel") == "gp" else "Omegabar_L"
+    print(f"{res['arch']} {name}(rho = {res['rho']}) = limit + sum c L^-p (log L)^q + O({res['remainder']})")
     print(f"  limit  {lim['value']} +/- {lim['error']}  [{lim['regime']}]")
     for t in res["terms"]:
         ex = (

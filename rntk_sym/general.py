@@ -431,6 +431,10 @@ def _certified(m: Model, kernel: str, rho: Fraction, depth: int, n1, n2, digits:
             a = None if m.scale is None else _alpha2("ball", m.scale, depth).sqrt().mid()
         if rad <= abs(mid) * Fraction(1, 2 * 10 ** digits):
             break
+    else:
+        if method == "recursion":  # digits=D without certified: a ball wider than D digits (its radius can grow
+            # exponentially in L, e.g. ab_relu at L ~ 500) is no value; kernel() falls back to two mpmath runs
+            raise ValueError(f"certified: the balls did not reach {digits} digits at L = {depth} ({m.act.spec})")
     ctx = mpmath.MPContext()
     ctx.prec = prec + 64  # the midpoint's mantissa has at most ~prec bits: held exactly
     with long_int_strings(digits):

@@ -484,7 +484,8 @@ def depth_limit(rho, *, activation, weight_var=None, bias_var=None, kernel: str 
     """``lim_{L -> oo}`` of the FFNet's normalized NTK or GP kernel (``kernel``) at ``rho`` for unit inputs, in the
     ordered and chaotic phases (docs/asymptotics.md, section 8), as a :class:`rntk_sym.asymptotics.Limit`:
     ordered: 1 (both kernels; exact); chaotic: the NTK 0 (exact), the GP kernel ``c*`` (:func:`phase`, its
-    error). ValueError naming ``weight_var`` at the edge of chaos and for ``q* = 0`` (not derived), and naming
+    error); at the edge of chaos with ``q* > 0`` :func:`rntk_sym.eoc.eoc_limit` (sec. 9). ValueError naming
+    ``weight_var`` for ``q* = 0`` (not derived), and naming
     ``rho`` when the orbit of ``rho`` does not reach ``c*`` (another stable fixed point of the correlation map)."""
     from .asymptotics import Limit
 
@@ -496,13 +497,15 @@ def depth_limit(rho, *, activation, weight_var=None, bias_var=None, kernel: str 
     ctx.prec = _precisions(digits)[1]
     if r == 1:
         return Limit(ctx.mpf(1), ctx.mpf(0), "diagonal", "diagonal", "diagonal: the normalized kernel is 1", "1")
-    if p.phase == "edge of chaos" and kernel == "gp" and p.activation == "relu" and p.bias_var == 0:
-        return Limit(ctx.mpf(1), ctx.mpf(0), "edge of chaos", "edge of chaos (relu, sigma_b^2 = 0)",
-                     "exact: 1 - rho_L ~ 9 pi^2/(2 L^2) (docs/asymptotics.md sec. 1; Hayou et al. 2019)", "1")
-    if p.phase == "edge of chaos" or p.q_star.value == 0:
-        why = "at the edge of chaos" if p.phase == "edge of chaos" else "with q* = 0 (the network linearizes)"
+    from .eoc import eoc_limit, zero_q_star
+
+    if p.phase == "edge of chaos" and not zero_q_star(p):  # derived in docs/asymptotics.md sec. 9
+        return eoc_limit(r, p_act(p), p.bias_var, kernel=kernel, digits=digits)
+    if p.phase == "edge of chaos" or zero_q_star(p):
+        why = ("at the edge of chaos (q* = 0: the variances vanish like 1/L)" if p.phase == "edge of chaos" else
+               "with q* = 0 (the network linearizes)")
         raise _fail("weight_var", f"the depth limit of {p.activation} {why} is not derived yet (docs/asymptotics.md, "
-                    "section 8.3); the ordered and chaotic phases are")
+                    "sections 8.3, 9.3); the ordered and chaotic phases and the edge of chaos with q* > 0 are")
     chi = nstr(p.chi_1.value, 6)
     if p.phase == "ordered":
         rate = "chi_1^L" if kernel == "gp" else ("L chi_1^L (smooth phi)" if homogeneous_constant(p_act(p)) is None

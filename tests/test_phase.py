@@ -185,8 +185,8 @@ def test_depth_limits_ordered_and_chaotic():
     deep = general.kernel("ffnet", 0.5, 1200, kernel="gp", activation="erf", weight_var="1.5", bias_var="0.05")
     assert abs(deep - float(lim.value)) < 1e-14  # exp(-1200/32.3) ~ 7e-17 plus float64 rounding
     assert asymptotics.limit("ffnet", "0.5", kernel="gp").exact == "1"  # the seeds' relu GP (edge of chaos)
-    with pytest.raises(ValueError, match="^weight_var: .*edge of chaos is not derived"):
-        asymptotics.limit("ffnet", "0.5", activation="erf", weight_var="eoc", bias_var="0.05")
+    # the edge of chaos with q* > 0 is derived (docs/asymptotics.md sec. 9; tests/test_eoc_limits.py): 1/3 for erf
+    assert asymptotics.limit("ffnet", "0.5", activation="erf", weight_var="eoc", bias_var="0.05").exact == "1/3"
 
 
 def test_cli_limit_general(capsys):
