@@ -482,11 +482,66 @@ KERNEL_CASES = (
 )
 
 
-def kernels_data(*, max_depth=10**4, depths=None, n_rho: int = 401, n_limit: int = 61, progress=None) -> dict:
+# the same cases for another network: the labels without the seeds' limits
+GENERAL_KERNEL_LABELS = ("FFNet", r"ResNet, $\gamma = 1$", r"ResNet, $\gamma = 1/2$", r"ResNet, $\gamma = 1/4$")
+GENERAL_N_LIMIT = 9  # default limit points for another network: each solves the one-point analysis (~0.3 s)
+
+
+def network(activation=None, weight_var=None, bias_var=None) -> dict:
+    """The network keywords given (``activation``, ``weight_var`` = sigma_w^2, ``bias_var`` = sigma_b^2), validated
+    (one-line ValueError naming the argument); empty for the seeds' relu network."""
+    from . import general
+
+    given = {k: v for k, v in (("activation", activation), ("weight_var", weight_var), ("bias_var", bias_var))
+             if v is not None}
+    if not given:
+        return {}
+    for arch in ("ffnet", "resnet"):  # "eoc" exists for the ffnet only: validated there
+        if arch == "resnet" and str(weight_var).strip().lower() == "eoc":
+            continue
+        if not general.uses_general(arch, activation, weight_var, bias_var, gamma="1" if arch == "resnet" else None):
+            return {}
+    return given
+
+
+def network_text(net: dict) -> str:
+    """``erf:1,1,0, sigma_w^2 = 2, sigma_b^2 = 0.1`` (the defaults filled in)."""
+    from .activations import get_activation
+
+    act = get_activation(net.get("activation", "relu")).spec
+    return f"{act}, $\\sigma_w^2$ = {net.get('weight_var', 2)}, $\\sigma_b^2$ = {net.get('bias_var', 0)}"
+
+
+def _general_limit_curve(arch: str, rhos, scale: dict, net: dict) -> np.ndarray:
+    """The derived depth limit at each rho (:func:`rntk_sym.asymptotics.limit`, 8 digits), NaN where it does
+    not answer (not derived for this network)."""
+    from . import asymptotics
+
+    out = []
+    for x in rhos:
+        try:
+            out.append(float(asymptotics.limit(arch, repr(float(x)), digits=8, **scale, **net).value))
+        except ValueError:
+            out.append(float("nan"))
+            if arch == "resnet":  # refused for every rho alike (the ResNet's limits: not derived here)
+                return np.full(len(rhos), np.nan)
+    return np.array(out)
+
+
+def kernels_data(*, max_depth=10**4, depths=None, n_rho: int = 401, n_limit: int | None = None, activation=None,
+                 weight_var=None, bias_var=None, progress=None) -> dict:
     """The numbers of the kernels figure (keywords as the options of ``rntk plot kernels``): ``rhos``
     (n_rho in [-1, 1]); for each case of KERNEL_CASES, ``values[k] = rntk_sym.ntk(arch, rhos, depths[k], ...)``
-    (float64, vectorized) and the depth limit ``limit`` at ``limit_rhos`` (n_limit points, denser near
-    +-1: rho = -cos(pi t)); ``depths`` default 1, 10, 100, ..., max_depth."""
+    (float64, vectorized) and the depth limit ``limit`` at ``limit_rhos`` (n_limit points, default 61, denser
+    near +-1: rho = -cos(pi t)); ``depths`` default 1, 10, 100, ..., max_depth.
+
+    ``activation``, ``weight_var`` (sigma_w^2), ``bias_var`` (sigma_b^2): another network (docs/activations.md):
+    the values from :func:`rntk_sym.general.kernel` (float64, unit inputs), the limit from
+    :func:`rntk_sym.asymptotics.limit` where it answers, NaN where not derived (``n_limit`` default 9); the
+    ResNet cases with ``weight_var="eoc"`` (the FFNet's edge of chaos) are left out."""
+    net = network(activation, weight_var, bias_var)
+    if n_limit is None:
+        n_limit = GENERAL_N_LIMIT if net else 61
     if depths is None:
         depths = powers_of_ten(0, max_depth)
     elif max_depth != 10**4:
@@ -499,17 +554,28 @@ def kernels_data(*, max_depth=10**4, depths=None, n_rho: int = 401, n_limit: int
     limit_rhos = -np.cos(np.pi * np.linspace(0, 1, n_limit))
     limit_rhos[0], limit_rhos[-1] = -1.0, 1.0
     cases, done = [], 0
-    for label, arch, scale in KERNEL_CASES:
+    for k, (label, arch, scale) in enumerate(KERNEL_CASES):
+        if net and arch == "resnet" and str(net.get("weight_var")).strip().lower() == "eoc":
+            continue
         vals = []
         for L in depths:
-            vals.append(ntk(arch, rhos, L, **scale))
+            if net:
+                from .general import kernel as general_kernel
+
+                vals.append(general_kernel(arch, rhos, L, **scale, **net))
+            else:
+                vals.append(ntk(arch, rhos, L, **scale))
             done += 1
             progress and progress(done)
-        lim = limit_curve(arch, limit_rhos, tuple(scale.items()))
+        if net:
+            label = GENERAL_KERNEL_LABELS[k]
+            lim = _general_limit_curve(arch, limit_rhos, scale, net)
+        else:
+            lim = limit_curve(arch, limit_rhos, tuple(scale.items()))
         done += 1
         progress and progress(done)
         cases.append({"label": label, "arch": arch, "scale": dict(scale), "values": np.array(vals), "limit": lim})
-    return {"rhos": rhos, "depths": depths, "limit_rhos": limit_rhos, "cases": cases}
+    return {"rhos": rhos, "depths": depths, "limit_rhos": limit_rhos, "cases": cases, "network": net}
 
 
 def draw_kernels(data: dict, out: str, dpi: int = 110) -> None:
@@ -526,8 +592,14 @@ def draw_kernels(data: dict, out: str, dpi: int = 110) -> None:
         lines = [ax.lines[k] for k in range(len(data["depths"]))]
         lr, lv = data["limit_rhos"], c["limit"]
         off = lr < 1
-        lim_line, = ax.plot(lr[off], lv[off], "k--", lw=2)
-        ax.plot([1.0], [lv[-1]], "ko", ms=5)
+        if np.all(np.isnan(lv)):
+            ax.text(0.03, 0.95, "depth limit: not derived for this network", transform=ax.transAxes, fontsize=9,
+                    va="top")
+        elif data.get("network"):  # a few limit points (each solves the one-point analysis): markers
+            lim_line, = ax.plot(lr[off], lv[off], "k^", ms=6, mfc="none")
+        else:
+            lim_line, = ax.plot(lr[off], lv[off], "k--", lw=2)
+            ax.plot([1.0], [lv[-1]], "ko", ms=5)
         ax.set_title(c["label"], fontsize=11)
         ax.grid(True, alpha=0.3)
     for ax in axes[len(data["cases"]):]:
@@ -536,9 +608,19 @@ def draw_kernels(data: dict, out: str, dpi: int = 110) -> None:
         ax.set_xlabel(r"$\rho = \langle x, x'\rangle$")
     for ax in axes[::2]:
         ax.set_ylabel(r"$\bar\Omega_L(\rho)$")
-    labels = [f"L = {L}" for L in data["depths"]] + [r"depth limit $L\to\infty$ (dot: $\rho = 1$, value 1)"]
-    fig.legend(lines + [lim_line], labels, loc="lower center", ncol=len(labels), fontsize=10, frameon=True)
-    fig.suptitle(r"Normalized NTK $\bar\Omega_L(\rho)$ at several depths beside its depth limit", fontsize=12)
+    net = data.get("network")
+    labels = [f"L = {L}" for L in data["depths"]]
+    handles = list(lines)
+    if "lim_line" in locals():
+        handles.append(lim_line)
+        labels.append(r"depth limit $L\to\infty$ (rntk_sym.asymptotics.limit)" if net
+                      else r"depth limit $L\to\infty$ (dot: $\rho = 1$, value 1)")
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=10, frameon=True)
+    title = r"Normalized NTK $\bar\Omega_L(\rho)$ at several depths beside its depth limit"
+    if net:
+        title += f"\n{network_text(net)} (rntk_sym.general.kernel, float64, unit inputs)"
+        fig.subplots_adjust(top=0.88)
+    fig.suptitle(title, fontsize=12)
     _save(fig, out, dpi)
 
 
@@ -566,7 +648,8 @@ OPTIONS = {
               "digits": lambda s: inputs.digits(_int("digits", s))},
     "phase": {"rho": str, "max_depth": str, "depth": str,
               "n_gamma": lambda s: _int("n-gamma", s), "n_rho": lambda s: _int("n-rho", s)},
-    "kernels": {"max_depth": str, "n_rho": lambda s: _int("n-rho", s)},
+    "kernels": {"max_depth": str, "n_rho": lambda s: _int("n-rho", s), "activation": str, "weight_var": str,
+                "bias_var": str},
     "spectrum": {"dim": lambda s: _int("dim", s), "kmax": lambda s: _int("kmax", s)},
     "learning-curves": {"dim": lambda s: _int("dim", s), "seeds": lambda s: _int("seeds", s)},
     "eoc": {"activation": str, "max_bias_var": str, "max_weight_var": str, "n_grid": lambda s: _int("n-grid", s)},
@@ -594,7 +677,10 @@ def add_cli(sub) -> None:
     p.add_argument("--dim", help="spectrum: the sphere S^(dim-1) (default 3)")
     p.add_argument("--kmax", help="spectrum: largest degree k (default 400)")
     p.add_argument("--seeds", help="learning-curves: random draws per experiment point (default 3)")
-    p.add_argument("--activation", help="eoc: NAME[:PARAMS] (default erf)")
+    p.add_argument("--activation", help="eoc: NAME[:PARAMS] (default erf); kernels, rates: the network's activation "
+                                        "(default relu), e.g. erf:1,2,0 or leaky_relu:0.1")
+    p.add_argument("--weight-var", help="kernels, rates: sigma_w^2 > 0, exact decimal (default 2)")
+    p.add_argument("--bias-var", help="kernels, rates: sigma_b^2 >= 0, exact decimal (default 0)")
     p.add_argument("--max-bias-var", help="eoc: largest sigma_b^2 (default 0.5)")
     p.add_argument("--max-weight-var", help="eoc: largest sigma_w^2 (default 4)")
     p.add_argument("--n-grid", help="eoc: grid points per axis (default 36)")
