@@ -130,7 +130,8 @@ def formula(ex, n_terms: int = 2) -> str:
 
 
 def rates_data(*, rho="0.5", max_exact_depth: int = 10**4, max_depth: int = 10**10, digits: int = 20,
-               per_decade: int = 4, cases=None, progress=None) -> dict:
+               per_decade: int = 4, cases=None, activation=None, weight_var=None, bias_var=None,
+               progress=None) -> dict:
     """The numbers of the rates figure.
 
     For each case of RATE_CASES (``rho`` replaces the default 0.5): the expansion
@@ -141,8 +142,16 @@ def rates_data(*, rho="0.5", max_exact_depth: int = 10**4, max_depth: int = 10**
     (default all). Returns ``{"cases": [...]}``, each case with
     ``label, arch, rho, scale, limit, power (p_0), formula, L_exact, err_exact, L_asym, err_asym,
     L_curve, err_curve`` (the derived ``sum of terms`` on a fine grid; ``err_* = Omegabar_L - limit``).
+
+    ``activation``, ``weight_var`` (sigma_w^2), ``bias_var`` (sigma_b^2): another network, see
+    :func:`general_rates_data` (``max_depth`` is then not used: there is no skip-ahead).
     """
     from . import asymptotics
+
+    net = network(activation, weight_var, bias_var)
+    if net:
+        return general_rates_data(net, rho=rho, max_exact_depth=max_exact_depth, digits=digits,
+                                  per_decade=per_decade, cases=cases, progress=progress)
 
     r = inputs.rho_exact(rho)
     if not -1 < r < 1:
@@ -190,6 +199,103 @@ def rates_data(*, rho="0.5", max_exact_depth: int = 10**4, max_depth: int = 10**
         })
     return {"cases": cases, "rho": str(rho), "digits": digits, "max_exact_depth": max_exact_depth,
             "max_depth": max_depth}
+
+
+FLOOR = 100  # an exact point is kept while |value - limit| exceeds FLOOR times the errors of value and limit
+
+
+def general_rates_data(net: dict, *, rho="0.5", max_exact_depth: int = 10**4, digits: int = 20, per_decade: int = 4,
+                       cases=None, progress=None) -> dict:
+    """The rates figure for another network ``net`` (``activation``, ``weight_var``, ``bias_var``): for each case
+    of RATE_CASES where :func:`rntk_sym.asymptotics.limit` answers (the FFNet's ordered and chaotic phases,
+    docs/asymptotics.md section 8), ``err_exact = value - limit`` with ``value`` from
+    :func:`rntk_sym.general.kernel` at ``digits`` (log-spaced L in [2, max_exact_depth], while ``|err|``
+    is above FLOOR times the errors: the approach is exponential, so it reaches the precision floor early),
+    and the rate fitted to them (:func:`rntk_sym.rates.fit_exponential`, ``c L^k r^L``, on the last 6 points;
+    ``fit``: its form, ``r``, ``r_error``, ``k``, ``residual``; ``L_curve``, ``err_curve``: the fitted curve).
+    Cases where the limit is not derived go to ``not_derived`` as ``(label, reason)``."""
+    from . import asymptotics
+    from .general import kernel as general_kernel
+    from .rates import fit_exponential
+
+    r = inputs.rho_exact(rho)
+    if not -1 < r < 1:
+        raise ValueError(f"rho: must be in (-1, 1) for the rates figure, got {rho!r}")
+    max_exact_depth = inputs.integer("max-exact-depth", max_exact_depth)
+    if max_exact_depth < 2:
+        raise ValueError(f"max-exact-depth: must be >= 2, got {max_exact_depth}")
+    digits = inputs.digits(digits)
+    L_exact = _decades(2, max_exact_depth, per_decade)
+    chosen = [RATE_CASES[i] for i in (range(len(RATE_CASES)) if cases is None else cases)]
+    out, skipped, done = [], [], 0
+    for label, arch, crho, scale in chosen:
+        rr = str(rho) if crho is None else crho
+        try:
+            lim = asymptotics.limit(arch, rr, digits=digits, **scale, **net)
+        except ValueError as exc:
+            skipped.append((f"{label}, rho = {rr}", str(exc).splitlines()[0]))
+            done += 1 + len(L_exact)
+            progress and progress(done)
+            continue
+        Ls, errs, below = [], [], 0
+        for L in L_exact:
+            done += 1
+            if below < 2:  # two points in a row at the precision floor: the rest are too
+                kv = general_kernel(arch, rr, L, digits=digits, **scale, **net)
+                e = kv.value - lim.value
+                if abs(e) > FLOOR * (kv.error + lim.error):
+                    Ls.append(L)
+                    errs.append(float(e))
+                    below = 0
+                else:
+                    below += 1
+            progress and progress(done)
+        fit, L_curve, err_curve = None, np.array([]), np.array([])
+        if len(Ls) >= 4:
+            tail = slice(max(0, len(Ls) - 6), len(Ls))
+            f = fit_exponential(Ls[tail], errs[tail])
+            fit = {"form": f.form, "r": float(f.r), "r_error": float(f.r_error), "k": f.k, "c": float(f.c),
+                   "residual": f.residual}
+            L_curve = np.linspace(Ls[0], Ls[-1], 200)
+            err_curve = float(f.c) * L_curve ** f.k * float(f.r) ** L_curve
+        out.append({"label": label, "arch": arch, "rho": rr, "scale": dict(scale), "limit": float(lim.value),
+                    "limit_exact": lim.exact, "regime": lim.regime, "derived_form": lim.form,
+                    "L_exact": np.array(Ls, dtype=float), "err_exact": np.array(errs), "fit": fit,
+                    "L_curve": L_curve, "err_curve": err_curve})
+    return {"cases": out, "not_derived": skipped, "rho": str(rho), "digits": digits,
+            "max_exact_depth": max_exact_depth, "network": net}
+
+
+def draw_general_rates(data: dict, out: str, dpi: int = 110) -> None:
+    """|value - limit| against L (linear L: the approach is exponential) with the fitted ``c L^k r^L``."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(11, 7))
+    fig.subplots_adjust(left=0.09, right=0.98, top=0.88, bottom=0.34)
+    colors = plt.get_cmap("tab10").colors
+    lines, labels = [], []
+    for i, c in enumerate(data["cases"]):
+        col = colors[i]
+        h, = ax.semilogy(c["L_exact"], np.abs(c["err_exact"]), "o", color=col, ms=5)
+        lim = c["limit_exact"] or format(c["limit"], ".8g")
+        text = rf"{c['label']}, $\rho$ = {c['rho']}: limit {lim} [{c['regime']}]"
+        if c["fit"]:
+            f = c["fit"]
+            ax.semilogy(c["L_curve"], np.abs(c["err_curve"]), "--", color=col, lw=1.3)
+            text += f";  fitted {f['form']} (+/- {f['r_error']:.1g}; residual {f['residual']:.1g})"
+        lines.append(h)
+        labels.append(text + f"\n    derived: {c['derived_form']}")
+    for label, why in data["not_derived"]:
+        lines.append(ax.plot([], [], " ")[0])
+        labels.append(f"{label}: not derived ({why[:90]})")
+    ax.set_xlabel("depth L")
+    ax.set_ylabel(r"$|\bar\Omega_L(\rho) - \bar\Omega_\infty(\rho)|$")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.set_title(f"dots: exact recursion (rntk_sym.general.kernel, digits={data['digits']}) above the precision "
+                 "floor; dashes: fitted rate (rntk_sym.rates.fit_exponential)", fontsize=9.5)
+    fig.legend(lines, labels, loc="lower left", bbox_to_anchor=(0.01, 0.005), fontsize=8.2, frameon=True)
+    fig.suptitle("Convergence of the normalized NTK to its depth limit\n" + network_text(data["network"]),
+                 fontsize=12)
+    _save(fig, out, dpi)
 
 
 def expansion_sum(terms, L) -> np.ndarray:
@@ -279,7 +385,10 @@ def _compute_and_draw(compute, draw, out, progress, dpi, kw) -> dict:
 
 def rates(out: str | None = None, *, progress=None, dpi: int = 110, **kw) -> dict:
     """Compute :func:`rates_data` (keyword arguments) and, when ``out`` is given, draw it there."""
-    return _compute_and_draw(rates_data, draw_rates, out, progress, dpi, kw)
+    def draw(data, out, dpi):
+        (draw_general_rates if data.get("network") else draw_rates)(data, out, dpi)
+
+    return _compute_and_draw(rates_data, draw, out, progress, dpi, kw)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -645,7 +754,8 @@ def _int(name: str, s: str) -> int:
 # option given to a figure that does not take it is refused.
 OPTIONS = {
     "rates": {"rho": str, "max_depth": str, "max_exact_depth": str,
-              "digits": lambda s: inputs.digits(_int("digits", s))},
+              "digits": lambda s: inputs.digits(_int("digits", s)), "activation": str, "weight_var": str,
+              "bias_var": str},
     "phase": {"rho": str, "max_depth": str, "depth": str,
               "n_gamma": lambda s: _int("n-gamma", s), "n_rho": lambda s: _int("n-rho", s)},
     "kernels": {"max_depth": str, "n_rho": lambda s: _int("n-rho", s), "activation": str, "weight_var": str,
