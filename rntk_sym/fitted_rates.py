@@ -71,7 +71,7 @@ def _kinked(act) -> bool:
     return e0 != e1
 
 
-def fitted_rate(rho, *, activation, weight_var=None, bias_var=None, kernel: str = "ntk", digits: int = 20,
+def fitted_rate(rho, *, activation="relu", weight_var=None, bias_var=None, kernel: str = "ntk", digits: int = 20,
                 arch: str = "ffnet") -> FittedRate:
     """The leading depth correction of the FFNet's normalized ``kernel`` ("ntk" or "gp") at ``rho`` (unit inputs)
     with activation ``activation``, ``sigma_w^2`` = ``weight_var``, ``sigma_b^2`` = ``bias_var``, in the ordered or
