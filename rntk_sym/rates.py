@@ -403,7 +403,7 @@ def fit_exponential(L, err, *, power=None, dps: int = FIT_DPS) -> ExponentialFit
     resid = max(abs(ctx.expm1(a + kk * ctx.log(x) + b * x - yi)) for x, yi in zip(Ls, y))
     r = ctx.exp(b)
     kt = "" if kk == 0 else (" L" if kk == 1 else f" L^{float(kk):.4g}")
-    return ExponentialFit(f"c{kt} r^L, r = {mpmath.nstr(r, 6)}", ctx.exp(a), r, float(kk), float(resid),
+    return ExponentialFit(f"c{kt} ({mpmath.nstr(r, 6)})^L", ctx.exp(a), r, float(kk), float(resid),
                           abs(ctx.exp(b2) - r))
 
 

@@ -45,7 +45,7 @@ import numpy as np
 from . import inputs
 from .kernels import estimate_seconds as estimate_seconds_of
 from .kernels import ntk
-from .rates import fit_rate
+from .rates import fit_exponential, fit_rate
 
 NOT_DERIVED = "not derived"
 
@@ -474,6 +474,12 @@ def classify(g: Grid, scale, rho: str, rows: list[dict]) -> dict:
                 rate_residual=round(fit.residual, 6),
                 **({"rate_warnings": list(fit.warnings)} if fit.warnings else {}),
             )
+            if g.general and len(usable) >= 4:  # another network may approach geometrically: c L^k r^L
+                ef = fit_exponential([L for L, _ in usable], [e for _, e in usable])
+                if ef.residual < fit.residual and ef.r < 1:
+                    out.update(rate=ef.form, p=None, q=None, c=mpmath.nstr(ef.c, 6),
+                               rate_residual=round(ef.residual, 6))
+                    out.pop("rate_warnings", None)
         else:
             out["note"] = "too few depths above the precision floor to fit a rate"
         return out
