@@ -83,6 +83,7 @@ def test_resume_refuses_another_network(tmp_path, capsys):
     (["explore", "--arch", "resnet", "--weight-var", "eoc"], "weight_var"),
     (["explore", "--arch", "ffnet", "--bias-var", "-1"], "bias_var"),
     (["explore", "--arch", "ffnet", "--activation", "nope"], "activation"),
+    (["explore", "--arch", "ffnet", "--activation", "erf", "--depths", "1e8,3e8"], "depths"),  # estimated over an hour
     (["plot", "phase", "--activation", "erf"], "activation"),
     (["plot", "spectrum", "--bias-var", "0.1"], "bias-var"),
     (["plot", "kernels", "--weight-var", "0"], "weight_var"),
@@ -92,7 +93,8 @@ def test_resume_refuses_another_network(tmp_path, capsys):
 ])
 def test_refusals_one_line_exit_2(argv, name, tmp_path, capsys):
     if argv[0] == "explore":
-        argv = argv + ["--rho", "0.5", "--depths", "2,3,4", "--out", str(tmp_path / "o")]
+        argv = argv + ["--rho", "0.5", "--out", str(tmp_path / "o")] + ([] if "--depths" in argv else
+                                                                        ["--depths", "2,3,4"])
     elif argv[0] == "plot":
         argv = argv + ["--out", str(tmp_path / "f.png")]
     elif "--rho" not in argv:
@@ -100,6 +102,21 @@ def test_refusals_one_line_exit_2(argv, name, tmp_path, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"rntk: error: {name}"), err
+
+
+def test_fit_exponential_recovers_a_known_geometric_form():
+    from rntk_sym.rates import fit_exponential
+
+    Ls = [10, 20, 30, 40, 50]
+    with mpmath.workdps(40):  # synthetic e(L) = 2 L^1 (3/5)^L: the exact form, so the fit is exact to rounding
+        err = [2 * L * mpmath.mpf(3) / 5 * (mpmath.mpf(3) / 5) ** (L - 1) for L in Ls]
+    f = fit_exponential(Ls, err)
+    with mpmath.workdps(40):  # the fit works at 30 digits
+        assert abs(f.r - mpmath.mpf(3) / 5) < 1e-25 and abs(f.k - 1) < 1e-12 and abs(f.c - 2) < 1e-25
+    g = fit_exponential(Ls, err, power=0)  # the wrong prefactor: a worse fit, and r_error says r moved
+    assert g.residual > 1e-3 and g.r_error > 1e-4
+    with pytest.raises(ValueError, match="^err: must be nonzero"):
+        fit_exponential(Ls, [1, 1, 0, 1, 1])
 
 
 def _quad_kappa(p):
