@@ -690,9 +690,14 @@ def kernels_data(*, max_depth=10**4, depths=None, n_rho: int = 401, n_limit: int
 def draw_kernels(data: dict, out: str, dpi: int = 110) -> None:
     plt = _pyplot()
     n = len(data["cases"])
-    fig, axes = plt.subplots(2, (n + 1) // 2, figsize=(13, 9), sharex=True, sharey=True)
-    fig.subplots_adjust(left=0.07, right=0.98, top=0.91, bottom=0.14, hspace=0.18, wspace=0.06)
-    axes = axes.ravel()
+    if n == 1:  # the FFNet alone (weight_var="eoc": the ResNet cases are left out)
+        fig, ax1 = plt.subplots(figsize=(9, 6.5))
+        fig.subplots_adjust(left=0.1, right=0.97, top=0.87, bottom=0.2)
+        axes = np.array([ax1])
+    else:
+        fig, axes = plt.subplots(2, (n + 1) // 2, figsize=(13, 9), sharex=True, sharey=True)
+        fig.subplots_adjust(left=0.07, right=0.98, top=0.91, bottom=0.14, hspace=0.18, wspace=0.06)
+        axes = axes.ravel()
     cols = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(data["depths"])))
     lines = []
     for ax, c in zip(axes, data["cases"]):
@@ -701,7 +706,7 @@ def draw_kernels(data: dict, out: str, dpi: int = 110) -> None:
         lines = [ax.lines[k] for k in range(len(data["depths"]))]
         lr, lv = data["limit_rhos"], c["limit"]
         off = lr < 1
-        if np.all(np.isnan(lv)):
+        if np.all(np.isnan(lv[off])):
             ax.text(0.03, 0.95, "depth limit: not derived for this network", transform=ax.transAxes, fontsize=9,
                     va="top")
         elif data.get("network"):  # a few limit points (each solves the one-point analysis): markers
@@ -728,7 +733,7 @@ def draw_kernels(data: dict, out: str, dpi: int = 110) -> None:
     title = r"Normalized NTK $\bar\Omega_L(\rho)$ at several depths beside its depth limit"
     if net:
         title += f"\n{network_text(net)} (rntk_sym.general.kernel, float64, unit inputs)"
-        fig.subplots_adjust(top=0.88)
+        fig.subplots_adjust(top=0.85 if n == 1 else 0.88)
     fig.suptitle(title, fontsize=12)
     _save(fig, out, dpi)
 
