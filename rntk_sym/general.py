@@ -399,9 +399,13 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
         return _certified(m, kernel, inputs.rho_exact(rho), depth, n1, n2, digits, "recursion (certified)")
     if not m.act.quadrature and _has_flint():  # balls are exact steps with a guaranteed radius, and fast
         try:
-            return _certified(m, kernel, inputs.rho_exact(rho), depth, n1, n2, digits, "recursion")
+            kv = _certified(m, kernel, inputs.rho_exact(rho), depth, n1, n2, digits, "recursion")
+            if kv.correct_digits >= digits:
+                return kv
         except ValueError:  # the balls lost accuracy: the two-precision estimate below still applies
             pass
+        # a ball still wider than ``digits`` after the doublings (seen: leaky relu with a bias, L >= 200, where the
+        # NTK's ball grew to 1e19): the two-precision estimate below, rather than a value with no correct digit
     return _high_precision(m, kernel, inputs.rho_exact(rho), depth, n1, n2, digits)
 
 

@@ -153,7 +153,8 @@ def test_fitted_kinked_rate_against_the_closed_relation():
     chi = phase(**net, digits=20).chi_1.value
     C = mpmath.mpf("1.5") * mpmath.mpf("0.9") ** 2 * mpmath.sqrt(2 * A) / (
         2 * mpmath.pi * chi ** 1.5 * (1 - mpmath.sqrt(chi)))
-    assert abs(-t.coefficient - C) <= t.error and t.error < 1e-2 * C  # the claimed error covers the derived C
+    # the claimed error (plus the 12-digit A inside C) covers the derived C; the prefactor has >= 10 digits
+    assert abs(-t.coefficient - C) <= t.error + 1e-11 * C and t.error < 1e-10 * C
 
 
 def test_plot_kernels_data_and_file(tmp_path):
