@@ -186,3 +186,12 @@ def test_plot_rates_general_data_and_file(tmp_path, capsys):
         assert abs(e - float(ref)) <= 1e-12 * abs(float(ref))
     chi = float(phase(**net).chi_1.value)
     assert abs(c["fit"]["r"] - chi) < 1e-3 * chi  # the fitted base c L^k r^L is chi_1 (k free: not exact)
+
+
+def test_digits_fall_back_when_the_ball_stays_wide():
+    # leaky relu with a bias, L = 256: the arb ball of the NTK grew to 1e19 even after the precision doublings;
+    # digits=D must then come from the two-precision mpmath run, checked against the float64 recursion
+    net = {"activation": "leaky_relu:0.1", "weight_var": "1.5", "bias_var": "0.2"}
+    kv = general.kernel("ffnet", "0.5", 256, digits=30, **net)
+    assert kv.correct_digits >= 30
+    assert abs(float(kv.value) - general.kernel("ffnet", 0.5, 256, **net)) < 1e-14  # float64: ~256 rounding steps
