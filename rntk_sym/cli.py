@@ -168,7 +168,8 @@ def _add_limit_rate(sub) -> None:
         p.add_argument("--beta", help="alpha = beta / sqrt(L) (the borderline gamma = 1/2), beta > 0")
         p.add_argument("--digits", type=_digits_arg, default=30 if name == "limit" else 20,
                        help="significant digits (default 30 for limit, 20 for rate)")
-        # other networks: limit in every phase, rate at the edge of chaos (docs/phases.md, asymptotics.md sec. 9)
+        # other networks: limit in every phase; rate in the ordered and chaotic phases (fitted prefactors,
+        # docs/phases.md) and at the edge of chaos (docs/asymptotics.md sec. 9)
         if name in ("limit", "rate"):
             m = p.add_argument_group("network (ffnet; default relu, weight variance 2, bias variance 0)")
             m.add_argument("--activation", help="NAME[:PARAMS], e.g. erf or leaky_relu:0.1")
@@ -217,9 +218,15 @@ def _print_limit(res: dict) -> None:
 
 
 def _cmd_rate(args) -> dict:
-    asy, kw = _limit_args(args)
+    from . import general
+
     network = {"activation": args.activation, "weight_var": args.weight_var, "bias_var": args.bias_var}
     extra = {k: v for k, v in network.items() if v is not None}
+    seeds = not general.uses_general(args.arch, **network, gamma=args.gamma, alpha=args.alpha)
+    at_edge = seeds or str(args.weight_var).strip().lower() == "eoc"  # the seeds' relu sits at its edge of chaos
+    if not at_edge:  # ordered and chaotic phases: the derived exponential forms, prefactors fitted
+        return _cmd_fitted_rate(args, extra)
+    asy, kw = _limit_args(args)
     if args.kernel != "ntk":
         extra["kernel"] = args.kernel
     ex = asy.expansion(args.arch, args.rho, **kw, **extra)
@@ -234,7 +241,34 @@ def _cmd_rate(args) -> dict:
             "remainder": ex.remainder, "terms": terms, **extra}
 
 
+def _cmd_fitted_rate(args, network: dict) -> dict:
+    """``rntk rate`` for another network (or the GP kernel): the FFNet's ordered and chaotic phases, prefactors
+    fitted to the exact recursion (:func:`rntk_sym.fitted_rates.fitted_rate`); the JSON of the derived
+    expansion, each term with its ``base`` (``coefficient L^-power base^L``) and ``"fitted": true``."""
+    from .fitted_rates import fitted_rate
+
+    if inputs.choice("arch", args.arch, inputs.ARCHS) != "ffnet":
+        raise ValueError("arch: rates for other activations, variances or the GP kernel: ffnet only (ordered and "
+                         "chaotic phases, docs/asymptotics.md sec. 8)")
+    for name in ("gamma", "alpha", "beta"):
+        if getattr(args, name) is not None:
+            raise ValueError(f"{name}: the ffnet has no residual scale")
+    inputs.rho_exact(args.rho)
+    d = inputs.digits(args.digits)
+    fr = fitted_rate(args.rho, arch=args.arch, kernel=args.kernel, digits=d, **network)
+    terms = [{"coefficient": rounded(t.coefficient, t.error, d, strip_zeros=True),
+              "digits": correct_digits(t.coefficient, t.error, d), "error": _nstr(t.error, 3),
+              "power": int(t.power), "power_exact": str(t.power), "log_power": 0, "exact": None,
+              "base": rounded(t.base, t.base_error, d, strip_zeros=True), "base_error": _nstr(t.base_error, 3),
+              "base_name": t.base_name} for t in fr.terms]
+    return {**_echo(args), "digits": d, "limit": _limit_json(fr.limit, d), "form": fr.form,
+            "remainder": fr.remainder, "terms": terms, "fitted": True, "kernel": args.kernel,
+            "depths": list(fr.depths), **network}
+
+
 def _print_rate(res: dict) -> None:
+    if res.get("fitted"):
+        return _print_fitted_rate(res)
     lim = res["limit"]
     name = "rho_L" if res.get("kernel") == "gp" else "Omegabar_L"
     print(f"{res['arch']} {name}(rho = {res['rho']}) = limit + sum c L^-p (log L)^q + O({res['remainder']})")
@@ -247,6 +281,17 @@ def _print_rate(res: dict) -> None:
         )
         fewer = f"  ({t['digits']} digits)" if t["digits"] < res["digits"] else ""
         print(f"  L^-{t['power']} (log L)^{t['log_power']}:  {t['coefficient']} +/- {t['error']}{fewer}{ex}")
+    print(f"  ({res['form']})")
+
+
+def _print_fitted_rate(res: dict) -> None:
+    name = "rho_L" if res["kernel"] == "gp" else "Omegabar_L"
+    lim = res["limit"]
+    print(f"{res['arch']} {name}(rho = {res['rho']}) = limit + sum c L^-p b^L + ...  (fitted prefactors)")
+    print(f"  limit  {lim['value']} +/- {lim['error']}  [{lim['regime']}]")
+    for t in res["terms"]:
+        fewer = f"  ({t['digits']} digits)" if t["digits"] < res["digits"] else ""
+        print(f"  L^{-t['power']} ({t['base_name']} = {t['base']})^L:  {t['coefficient']} +/- {t['error']}{fewer}")
     print(f"  ({res['form']})")
 
 

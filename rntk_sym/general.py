@@ -400,7 +400,7 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     if not m.act.quadrature and _has_flint():  # balls are exact steps with a guaranteed radius, and fast
         try:
             return _certified(m, kernel, inputs.rho_exact(rho), depth, n1, n2, digits, "recursion")
-        except ValueError:  # the balls lost accuracy: the two-precision estimate below still applies
+        except ValueError:  # the balls lost accuracy or stayed wider than D digits: the two-precision estimate
             pass
     return _high_precision(m, kernel, inputs.rho_exact(rho), depth, n1, n2, digits)
 

@@ -130,7 +130,8 @@ def formula(ex, n_terms: int = 2) -> str:
 
 
 def rates_data(*, rho="0.5", max_exact_depth: int = 10**4, max_depth: int = 10**10, digits: int = 20,
-               per_decade: int = 4, cases=None, progress=None) -> dict:
+               per_decade: int = 4, cases=None, activation=None, weight_var=None, bias_var=None,
+               progress=None) -> dict:
     """The numbers of the rates figure.
 
     For each case of RATE_CASES (``rho`` replaces the default 0.5): the expansion
@@ -141,8 +142,16 @@ def rates_data(*, rho="0.5", max_exact_depth: int = 10**4, max_depth: int = 10**
     (default all). Returns ``{"cases": [...]}``, each case with
     ``label, arch, rho, scale, limit, power (p_0), formula, L_exact, err_exact, L_asym, err_asym,
     L_curve, err_curve`` (the derived ``sum of terms`` on a fine grid; ``err_* = Omegabar_L - limit``).
+
+    ``activation``, ``weight_var`` (sigma_w^2), ``bias_var`` (sigma_b^2): another network, see
+    :func:`general_rates_data` (``max_depth`` is then not used: there is no skip-ahead).
     """
     from . import asymptotics
+
+    net = network(activation, weight_var, bias_var)
+    if net:
+        return general_rates_data(net, rho=rho, max_exact_depth=max_exact_depth, digits=digits,
+                                  per_decade=per_decade, cases=cases, progress=progress)
 
     r = inputs.rho_exact(rho)
     if not -1 < r < 1:
@@ -190,6 +199,103 @@ def rates_data(*, rho="0.5", max_exact_depth: int = 10**4, max_depth: int = 10**
         })
     return {"cases": cases, "rho": str(rho), "digits": digits, "max_exact_depth": max_exact_depth,
             "max_depth": max_depth}
+
+
+FLOOR = 100  # an exact point is kept while |value - limit| exceeds FLOOR times the errors of value and limit
+
+
+def general_rates_data(net: dict, *, rho="0.5", max_exact_depth: int = 10**4, digits: int = 20, per_decade: int = 4,
+                       cases=None, progress=None) -> dict:
+    """The rates figure for another network ``net`` (``activation``, ``weight_var``, ``bias_var``): for each case
+    of RATE_CASES where :func:`rntk_sym.asymptotics.limit` answers (the FFNet's ordered and chaotic phases,
+    docs/asymptotics.md section 8), ``err_exact = value - limit`` with ``value`` from
+    :func:`rntk_sym.general.kernel` at ``digits`` (log-spaced L in [2, max_exact_depth], while ``|err|``
+    is above FLOOR times the errors: the approach is exponential, so it reaches the precision floor early),
+    and the rate fitted to them (:func:`rntk_sym.rates.fit_exponential`, ``c L^k r^L``, on the last 6 points;
+    ``fit``: its form, ``r``, ``r_error``, ``k``, ``residual``; ``L_curve``, ``err_curve``: the fitted curve).
+    Cases where the limit is not derived go to ``not_derived`` as ``(label, reason)``."""
+    from . import asymptotics
+    from .general import kernel as general_kernel
+    from .rates import fit_exponential
+
+    r = inputs.rho_exact(rho)
+    if not -1 < r < 1:
+        raise ValueError(f"rho: must be in (-1, 1) for the rates figure, got {rho!r}")
+    max_exact_depth = inputs.integer("max-exact-depth", max_exact_depth)
+    if max_exact_depth < 2:
+        raise ValueError(f"max-exact-depth: must be >= 2, got {max_exact_depth}")
+    digits = inputs.digits(digits)
+    L_exact = _decades(2, max_exact_depth, per_decade)
+    chosen = [RATE_CASES[i] for i in (range(len(RATE_CASES)) if cases is None else cases)]
+    out, skipped, done = [], [], 0
+    for label, arch, crho, scale in chosen:
+        rr = str(rho) if crho is None else crho
+        try:
+            lim = asymptotics.limit(arch, rr, digits=digits, **scale, **net)
+        except ValueError as exc:
+            skipped.append((f"{label}, rho = {rr}", str(exc).splitlines()[0]))
+            done += 1 + len(L_exact)
+            progress and progress(done)
+            continue
+        Ls, errs, below = [], [], 0
+        for L in L_exact:
+            done += 1
+            if below < 2:  # two points in a row at the precision floor: the rest are too
+                kv = general_kernel(arch, rr, L, digits=digits, **scale, **net)
+                e = kv.value - lim.value
+                if abs(e) > FLOOR * (kv.error + lim.error):
+                    Ls.append(L)
+                    errs.append(float(e))
+                    below = 0
+                else:
+                    below += 1
+            progress and progress(done)
+        fit, L_curve, err_curve = None, np.array([]), np.array([])
+        if len(Ls) >= 4:
+            tail = slice(max(0, len(Ls) - 6), len(Ls))
+            f = fit_exponential(Ls[tail], errs[tail])
+            fit = {"form": f.form, "r": float(f.r), "r_error": float(f.r_error), "k": f.k, "c": float(f.c),
+                   "residual": f.residual}
+            L_curve = np.linspace(Ls[0], Ls[-1], 200)
+            err_curve = float(f.c) * L_curve ** f.k * float(f.r) ** L_curve
+        out.append({"label": label, "arch": arch, "rho": rr, "scale": dict(scale), "limit": float(lim.value),
+                    "limit_exact": lim.exact, "regime": lim.regime, "derived_form": lim.form,
+                    "L_exact": np.array(Ls, dtype=float), "err_exact": np.array(errs), "fit": fit,
+                    "L_curve": L_curve, "err_curve": err_curve})
+    return {"cases": out, "not_derived": skipped, "rho": str(rho), "digits": digits,
+            "max_exact_depth": max_exact_depth, "network": net}
+
+
+def draw_general_rates(data: dict, out: str, dpi: int = 110) -> None:
+    """|value - limit| against L (linear L: the approach is exponential) with the fitted ``c L^k r^L``."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(11, 7))
+    fig.subplots_adjust(left=0.09, right=0.98, top=0.88, bottom=0.34)
+    colors = plt.get_cmap("tab10").colors
+    lines, labels = [], []
+    for i, c in enumerate(data["cases"]):
+        col = colors[i]
+        h, = ax.semilogy(c["L_exact"], np.abs(c["err_exact"]), "o", color=col, ms=5)
+        lim = c["limit_exact"] or format(c["limit"], ".8g")
+        text = rf"{c['label']}, $\rho$ = {c['rho']}: limit {lim} [{c['regime']}]"
+        if c["fit"]:
+            f = c["fit"]
+            ax.semilogy(c["L_curve"], np.abs(c["err_curve"]), "--", color=col, lw=1.3)
+            text += f";  fitted {f['form']} (+/- {f['r_error']:.1g}; residual {f['residual']:.1g})"
+        lines.append(h)
+        labels.append(text + f"\n    derived: {c['derived_form']}")
+    for label, why in data["not_derived"]:
+        lines.append(ax.plot([], [], " ")[0])
+        labels.append(f"{label}: not derived ({why[:90]})")
+    ax.set_xlabel("depth L")
+    ax.set_ylabel(r"$|\bar\Omega_L(\rho) - \bar\Omega_\infty(\rho)|$")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.set_title(f"dots: exact recursion (rntk_sym.general.kernel, digits={data['digits']}) above the precision "
+                 "floor; dashes: fitted rate (rntk_sym.rates.fit_exponential)", fontsize=9.5)
+    fig.legend(lines, labels, loc="lower left", bbox_to_anchor=(0.01, 0.005), fontsize=8.2, frameon=True)
+    fig.suptitle("Convergence of the normalized NTK to its depth limit\n" + network_text(data["network"]),
+                 fontsize=12)
+    _save(fig, out, dpi)
 
 
 def expansion_sum(terms, L) -> np.ndarray:
@@ -279,7 +385,10 @@ def _compute_and_draw(compute, draw, out, progress, dpi, kw) -> dict:
 
 def rates(out: str | None = None, *, progress=None, dpi: int = 110, **kw) -> dict:
     """Compute :func:`rates_data` (keyword arguments) and, when ``out`` is given, draw it there."""
-    return _compute_and_draw(rates_data, draw_rates, out, progress, dpi, kw)
+    def draw(data, out, dpi):
+        (draw_general_rates if data.get("network") else draw_rates)(data, out, dpi)
+
+    return _compute_and_draw(rates_data, draw, out, progress, dpi, kw)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -482,11 +591,66 @@ KERNEL_CASES = (
 )
 
 
-def kernels_data(*, max_depth=10**4, depths=None, n_rho: int = 401, n_limit: int = 61, progress=None) -> dict:
+# the same cases for another network: the labels without the seeds' limits
+GENERAL_KERNEL_LABELS = ("FFNet", r"ResNet, $\gamma = 1$", r"ResNet, $\gamma = 1/2$", r"ResNet, $\gamma = 1/4$")
+GENERAL_N_LIMIT = 9  # default limit points for another network: each solves the one-point analysis (~0.3 s)
+
+
+def network(activation=None, weight_var=None, bias_var=None) -> dict:
+    """The network keywords given (``activation``, ``weight_var`` = sigma_w^2, ``bias_var`` = sigma_b^2), validated
+    (one-line ValueError naming the argument); empty for the seeds' relu network."""
+    from . import general
+
+    given = {k: v for k, v in (("activation", activation), ("weight_var", weight_var), ("bias_var", bias_var))
+             if v is not None}
+    if not given:
+        return {}
+    for arch in ("ffnet", "resnet"):  # "eoc" exists for the ffnet only: validated there
+        if arch == "resnet" and str(weight_var).strip().lower() == "eoc":
+            continue
+        if not general.uses_general(arch, activation, weight_var, bias_var, gamma="1" if arch == "resnet" else None):
+            return {}
+    return given
+
+
+def network_text(net: dict) -> str:
+    """``erf:1,1,0, sigma_w^2 = 2, sigma_b^2 = 0.1`` (the defaults filled in)."""
+    from .activations import get_activation
+
+    act = get_activation(net.get("activation", "relu")).spec
+    return f"{act}, $\\sigma_w^2$ = {net.get('weight_var', 2)}, $\\sigma_b^2$ = {net.get('bias_var', 0)}"
+
+
+def _general_limit_curve(arch: str, rhos, scale: dict, net: dict) -> np.ndarray:
+    """The derived depth limit at each rho (:func:`rntk_sym.asymptotics.limit`, 8 digits), NaN where it does
+    not answer (not derived for this network)."""
+    from . import asymptotics
+
+    out = []
+    for x in rhos:
+        try:
+            out.append(float(asymptotics.limit(arch, repr(float(x)), digits=8, **scale, **net).value))
+        except ValueError:
+            out.append(float("nan"))
+            if arch == "resnet":  # refused for every rho alike (the ResNet's limits: not derived here)
+                return np.full(len(rhos), np.nan)
+    return np.array(out)
+
+
+def kernels_data(*, max_depth=10**4, depths=None, n_rho: int = 401, n_limit: int | None = None, activation=None,
+                 weight_var=None, bias_var=None, progress=None) -> dict:
     """The numbers of the kernels figure (keywords as the options of ``rntk plot kernels``): ``rhos``
     (n_rho in [-1, 1]); for each case of KERNEL_CASES, ``values[k] = rntk_sym.ntk(arch, rhos, depths[k], ...)``
-    (float64, vectorized) and the depth limit ``limit`` at ``limit_rhos`` (n_limit points, denser near
-    +-1: rho = -cos(pi t)); ``depths`` default 1, 10, 100, ..., max_depth."""
+    (float64, vectorized) and the depth limit ``limit`` at ``limit_rhos`` (n_limit points, default 61, denser
+    near +-1: rho = -cos(pi t)); ``depths`` default 1, 10, 100, ..., max_depth.
+
+    ``activation``, ``weight_var`` (sigma_w^2), ``bias_var`` (sigma_b^2): another network (docs/activations.md):
+    the values from :func:`rntk_sym.general.kernel` (float64, unit inputs), the limit from
+    :func:`rntk_sym.asymptotics.limit` where it answers, NaN where not derived (``n_limit`` default 9); the
+    ResNet cases with ``weight_var="eoc"`` (the FFNet's edge of chaos) are left out."""
+    net = network(activation, weight_var, bias_var)
+    if n_limit is None:
+        n_limit = GENERAL_N_LIMIT if net else 61
     if depths is None:
         depths = powers_of_ten(0, max_depth)
     elif max_depth != 10**4:
@@ -499,25 +663,41 @@ def kernels_data(*, max_depth=10**4, depths=None, n_rho: int = 401, n_limit: int
     limit_rhos = -np.cos(np.pi * np.linspace(0, 1, n_limit))
     limit_rhos[0], limit_rhos[-1] = -1.0, 1.0
     cases, done = [], 0
-    for label, arch, scale in KERNEL_CASES:
+    for k, (label, arch, scale) in enumerate(KERNEL_CASES):
+        if net and arch == "resnet" and str(net.get("weight_var")).strip().lower() == "eoc":
+            continue
         vals = []
         for L in depths:
-            vals.append(ntk(arch, rhos, L, **scale))
+            if net:
+                from .general import kernel as general_kernel
+
+                vals.append(general_kernel(arch, rhos, L, **scale, **net))
+            else:
+                vals.append(ntk(arch, rhos, L, **scale))
             done += 1
             progress and progress(done)
-        lim = limit_curve(arch, limit_rhos, tuple(scale.items()))
+        if net:
+            label = GENERAL_KERNEL_LABELS[k]
+            lim = _general_limit_curve(arch, limit_rhos, scale, net)
+        else:
+            lim = limit_curve(arch, limit_rhos, tuple(scale.items()))
         done += 1
         progress and progress(done)
         cases.append({"label": label, "arch": arch, "scale": dict(scale), "values": np.array(vals), "limit": lim})
-    return {"rhos": rhos, "depths": depths, "limit_rhos": limit_rhos, "cases": cases}
+    return {"rhos": rhos, "depths": depths, "limit_rhos": limit_rhos, "cases": cases, "network": net}
 
 
 def draw_kernels(data: dict, out: str, dpi: int = 110) -> None:
     plt = _pyplot()
     n = len(data["cases"])
-    fig, axes = plt.subplots(2, (n + 1) // 2, figsize=(13, 9), sharex=True, sharey=True)
-    fig.subplots_adjust(left=0.07, right=0.98, top=0.91, bottom=0.14, hspace=0.18, wspace=0.06)
-    axes = axes.ravel()
+    if n == 1:  # the FFNet alone (weight_var="eoc": the ResNet cases are left out)
+        fig, ax1 = plt.subplots(figsize=(9, 6.5))
+        fig.subplots_adjust(left=0.1, right=0.97, top=0.87, bottom=0.2)
+        axes = np.array([ax1])
+    else:
+        fig, axes = plt.subplots(2, (n + 1) // 2, figsize=(13, 9), sharex=True, sharey=True)
+        fig.subplots_adjust(left=0.07, right=0.98, top=0.91, bottom=0.14, hspace=0.18, wspace=0.06)
+        axes = axes.ravel()
     cols = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(data["depths"])))
     lines = []
     for ax, c in zip(axes, data["cases"]):
@@ -526,8 +706,14 @@ def draw_kernels(data: dict, out: str, dpi: int = 110) -> None:
         lines = [ax.lines[k] for k in range(len(data["depths"]))]
         lr, lv = data["limit_rhos"], c["limit"]
         off = lr < 1
-        lim_line, = ax.plot(lr[off], lv[off], "k--", lw=2)
-        ax.plot([1.0], [lv[-1]], "ko", ms=5)
+        if np.all(np.isnan(lv[off])):
+            ax.text(0.03, 0.95, "depth limit: not derived for this network", transform=ax.transAxes, fontsize=9,
+                    va="top")
+        elif data.get("network"):  # a few limit points (each solves the one-point analysis): markers
+            lim_line, = ax.plot(lr[off], lv[off], "k^", ms=6, mfc="none")
+        else:
+            lim_line, = ax.plot(lr[off], lv[off], "k--", lw=2)
+            ax.plot([1.0], [lv[-1]], "ko", ms=5)
         ax.set_title(c["label"], fontsize=11)
         ax.grid(True, alpha=0.3)
     for ax in axes[len(data["cases"]):]:
@@ -536,9 +722,19 @@ def draw_kernels(data: dict, out: str, dpi: int = 110) -> None:
         ax.set_xlabel(r"$\rho = \langle x, x'\rangle$")
     for ax in axes[::2]:
         ax.set_ylabel(r"$\bar\Omega_L(\rho)$")
-    labels = [f"L = {L}" for L in data["depths"]] + [r"depth limit $L\to\infty$ (dot: $\rho = 1$, value 1)"]
-    fig.legend(lines + [lim_line], labels, loc="lower center", ncol=len(labels), fontsize=10, frameon=True)
-    fig.suptitle(r"Normalized NTK $\bar\Omega_L(\rho)$ at several depths beside its depth limit", fontsize=12)
+    net = data.get("network")
+    labels = [f"L = {L}" for L in data["depths"]]
+    handles = list(lines)
+    if "lim_line" in locals():
+        handles.append(lim_line)
+        labels.append(r"depth limit $L\to\infty$ (rntk_sym.asymptotics.limit)" if net
+                      else r"depth limit $L\to\infty$ (dot: $\rho = 1$, value 1)")
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=10, frameon=True)
+    title = r"Normalized NTK $\bar\Omega_L(\rho)$ at several depths beside its depth limit"
+    if net:
+        title += f"\n{network_text(net)} (rntk_sym.general.kernel, float64, unit inputs)"
+        fig.subplots_adjust(top=0.85 if n == 1 else 0.88)
+    fig.suptitle(title, fontsize=12)
     _save(fig, out, dpi)
 
 
@@ -563,10 +759,12 @@ def _int(name: str, s: str) -> int:
 # option given to a figure that does not take it is refused.
 OPTIONS = {
     "rates": {"rho": str, "max_depth": str, "max_exact_depth": str,
-              "digits": lambda s: inputs.digits(_int("digits", s))},
+              "digits": lambda s: inputs.digits(_int("digits", s)), "activation": str, "weight_var": str,
+              "bias_var": str},
     "phase": {"rho": str, "max_depth": str, "depth": str,
               "n_gamma": lambda s: _int("n-gamma", s), "n_rho": lambda s: _int("n-rho", s)},
-    "kernels": {"max_depth": str, "n_rho": lambda s: _int("n-rho", s)},
+    "kernels": {"max_depth": str, "n_rho": lambda s: _int("n-rho", s), "activation": str, "weight_var": str,
+                "bias_var": str},
     "spectrum": {"dim": lambda s: _int("dim", s), "kmax": lambda s: _int("kmax", s)},
     "learning-curves": {"dim": lambda s: _int("dim", s), "seeds": lambda s: _int("seeds", s)},
     "eoc": {"activation": str, "max_bias_var": str, "max_weight_var": str, "n_grid": lambda s: _int("n-grid", s)},
@@ -594,7 +792,10 @@ def add_cli(sub) -> None:
     p.add_argument("--dim", help="spectrum: the sphere S^(dim-1) (default 3)")
     p.add_argument("--kmax", help="spectrum: largest degree k (default 400)")
     p.add_argument("--seeds", help="learning-curves: random draws per experiment point (default 3)")
-    p.add_argument("--activation", help="eoc: NAME[:PARAMS] (default erf)")
+    p.add_argument("--activation", help="eoc: NAME[:PARAMS] (default erf); kernels, rates: the network's activation "
+                                        "(default relu), e.g. erf:1,2,0 or leaky_relu:0.1")
+    p.add_argument("--weight-var", help="kernels, rates: sigma_w^2 > 0, exact decimal (default 2)")
+    p.add_argument("--bias-var", help="kernels, rates: sigma_b^2 >= 0, exact decimal (default 0)")
     p.add_argument("--max-bias-var", help="eoc: largest sigma_b^2 (default 0.5)")
     p.add_argument("--max-weight-var", help="eoc: largest sigma_w^2 (default 4)")
     p.add_argument("--n-grid", help="eoc: grid points per axis (default 36)")

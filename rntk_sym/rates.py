@@ -358,4 +358,54 @@ def richardson(L, values, order: int | None = None, *, digits: int = 30) -> Extr
                          {"richardson": err})
 
 
-__all__ = ["RateCandidate", "RateFit", "Extrapolation", "fit_rate", "extrapolate", "richardson", "term_str"]
+@dataclass(frozen=True)
+class ExponentialFit:
+    """``e(L) ~ c L^k r^L`` fitted by least squares on ``log e = log c + k log L + L log r``: ``r`` the base
+    (``< 1``: the error decays), ``k`` the power of the prefactor (fitted or fixed), ``residual`` the max
+    over the points of ``|fit / e - 1|``, ``r_error`` the change of ``r`` when the fit moves one point down
+    (drops the largest depth): an estimate, from the data alone."""
+
+    form: str
+    c: mpmath.mpf
+    r: mpmath.mpf
+    k: float
+    residual: float
+    r_error: mpmath.mpf
+
+
+def _exp_lstsq(ctx, Ls, y, k):
+    """``(log c, k, log r)``: least squares of ``y`` on ``1, L`` (``k`` fixed) or ``1, log L, L`` (``k`` None)."""
+    if k is not None:
+        a, b = _lstsq_line(ctx, Ls, [yi - k * ctx.log(L) for yi, L in zip(y, Ls)])
+        return a, ctx.mpf(k), b
+    A = ctx.matrix([[1, ctx.log(L), L] for L in Ls])
+    sol = ctx.lu_solve(A.T * A, A.T * ctx.matrix(y))
+    return sol[0], sol[1], sol[2]
+
+
+def fit_exponential(L, err, *, power=None, dps: int = FIT_DPS) -> ExponentialFit:
+    """Fit ``e(L) ~ c L^k r^L`` (a geometric rate ``r``, as in the ordered and chaotic phases of
+    docs/asymptotics.md section 8). ``L``: increasing depths (any numbers > 1); ``err``: e(L_i) != 0 (signs
+    ignored); ``power``: a fixed ``k`` (e.g. 1 for ``B L chi_1^L``), or None to fit it too (then at least 4
+    depths). The estimate ``r_error`` compares the fit without the largest depth."""
+    ctx = _context(dps)
+    k = None if power is None else inputs.exact_number("power", power)
+    Ls = _depths(ctx, L, 3 if k is not None else 4)
+    if isinstance(err, (str, bytes)) or not hasattr(err, "__len__") or len(err) != len(Ls):
+        raise ValueError(f"err: must be a sequence of the same length as L ({len(Ls)})")
+    es = [abs(_number(ctx, "err", e)) for e in err]
+    if any(e == 0 for e in es):
+        raise ValueError("err: must be nonzero (log |err| is fitted)")
+    km = None if k is None else ctx.mpf(k.numerator) / k.denominator
+    y = [ctx.log(e) for e in es]
+    a, kk, b = _exp_lstsq(ctx, Ls, y, km)
+    a2, _, b2 = _exp_lstsq(ctx, Ls[:-1], y[:-1], km)
+    resid = max(abs(ctx.expm1(a + kk * ctx.log(x) + b * x - yi)) for x, yi in zip(Ls, y))
+    r = ctx.exp(b)
+    kt = "" if kk == 0 else (" L" if kk == 1 else f" L^{float(kk):.4g}")
+    return ExponentialFit(f"c{kt} ({mpmath.nstr(r, 6)})^L", ctx.exp(a), r, float(kk), float(resid),
+                          abs(ctx.exp(b2) - r))
+
+
+__all__ = ["RateCandidate", "RateFit", "Extrapolation", "ExponentialFit", "fit_rate", "fit_exponential",
+           "extrapolate", "richardson", "term_str"]

@@ -20,6 +20,12 @@ or with ``digits`` significant digits (one run per point).
   a slow regime can show as "other" or "borderline" until L is large enough; beside them each series
   carries what is derived (``derived_regime``, ``derived_limit``, ``derived_rate``;
   :mod:`rntk_sym.asymptotics`), so a sweep shows where the data have not yet reached the theory.
+- Another network (``activation``, ``weight_var`` = sigma_w^2, ``bias_var`` = sigma_b^2; docs/activations.md):
+  the values come from :func:`rntk_sym.general.kernel` (no skip-ahead), the data are classified against the
+  candidate limits of that model (the ResNet's one-hidden-layer kernel, the general recursion at depth 1 of
+  the branch; the depth limit of :func:`rntk_sym.asymptotics.limit` where it answers) and the derived columns
+  say "not derived" where :func:`rntk_sym.asymptotics.limit` does not answer. Every row and the grid carry the
+  model; a cache made with another model is refused.
 """
 from __future__ import annotations
 
@@ -39,7 +45,9 @@ import numpy as np
 from . import inputs
 from .kernels import estimate_seconds as estimate_seconds_of
 from .kernels import ntk
-from .rates import fit_rate
+from .rates import fit_exponential, fit_rate
+
+NOT_DERIVED = "not derived"
 
 MAX_WORKERS = 2
 MAX_SECONDS = 3600.0
@@ -76,25 +84,52 @@ def _exact(s: str):
 @dataclass(frozen=True)
 class Grid:
     """The sweep's points: ``scales`` = [("gamma" or "alpha" or "none", canonical value)], ``rhos``
-    (canonical strings), ``depths`` (increasing ints), ``digits`` (None: float64)."""
+    (canonical strings), ``depths`` (increasing ints), ``digits`` (None: float64), ``model``: the network as
+    ``(("activation", spec), ("weight_var", w), ("bias_var", b))`` canonical strings, all None for the seeds'
+    relu network (:func:`model_of`)."""
 
     arch: str
     scales: tuple
     rhos: tuple
     depths: tuple
     digits: int | None
+    model: tuple = (("activation", None), ("weight_var", None), ("bias_var", None))
+
+    @property
+    def general(self) -> bool:
+        """Whether the values come from :func:`rntk_sym.general.kernel` (another network than the seeds')."""
+        return any(v is not None for _, v in self.model)
 
     def points(self):
         return [self.point(s, r, L) for s in self.scales for r in self.rhos for L in self.depths]
 
     def point(self, scale, rho, depth) -> dict:
         return {"arch": self.arch, "scale": scale[0], "scale_value": scale[1], "rho": rho,
-                "depth": depth, "digits": self.digits}
+                "depth": depth, "digits": self.digits, **dict(self.model)}
 
 
-def grid(arch="resnet", *, gammas=(), alphas=(), rhos, depths, digits=None) -> Grid:
+def model_of(arch: str, activation=None, weight_var=None, bias_var=None) -> tuple:
+    """The network as canonical strings (``Grid.model``): the activation's spec, sigma_w^2 (``"eoc"`` kept as
+    written) and sigma_b^2; all None for relu with sigma_w^2 = 2, sigma_b^2 = 0 (validated by
+    :func:`rntk_sym.general.resolve`, one-line ValueError naming the argument)."""
+    from . import general
+
+    names = ("activation", "weight_var", "bias_var")
+    if activation is None and weight_var is None and bias_var is None:
+        return tuple((n, None) for n in names)
+    eoc = isinstance(weight_var, str) and weight_var.strip().lower() == "eoc"
+    m = general.resolve(arch, activation, weight_var, bias_var, gamma="1" if arch == "resnet" else None)
+    if general.is_seed_model(m):
+        return tuple((n, None) for n in names)
+    return (("activation", m.act.spec), ("weight_var", "eoc" if eoc else canonical("weight_var", m.weight_var)),
+            ("bias_var", canonical("bias_var", m.bias_var)))
+
+
+def grid(arch="resnet", *, gammas=(), alphas=(), rhos, depths, digits=None, activation=None, weight_var=None,
+         bias_var=None) -> Grid:
     """Validate and canonicalize a grid (see :func:`sweep` for the arguments)."""
     arch = inputs.choice("arch", arch, inputs.ARCHS)
+    model = model_of(arch, activation, weight_var, bias_var)
     gammas, alphas = list(gammas or ()), list(alphas or ())
     if arch == "ffnet":
         if gammas or alphas:
@@ -111,7 +146,8 @@ def grid(arch="resnet", *, gammas=(), alphas=(), rhos, depths, digits=None) -> G
     for r in rho_list:
         inputs.rho_exact(_exact(r))
     dep = sorted({inputs.depth(L) for L in _seq("depths", depths)})
-    return Grid(arch, tuple(dict.fromkeys(scales)), tuple(dict.fromkeys(rho_list)), tuple(dep), inputs.digits(digits))
+    return Grid(arch, tuple(dict.fromkeys(scales)), tuple(dict.fromkeys(rho_list)), tuple(dep), inputs.digits(digits),
+                model)
 
 
 def _seq(name, xs):
@@ -124,8 +160,12 @@ def _seq(name, xs):
 
 
 def key(point: dict) -> str:
-    """The cache key of a point: its parameters, canonical and ordered."""
-    return json.dumps([point[k] for k in ("arch", "scale", "scale_value", "rho", "depth", "digits")])
+    """The cache key of a point: its parameters, canonical and ordered (the model: None for the seeds')."""
+    return json.dumps([point[k] for k in ("arch", "scale", "scale_value", "rho", "depth", "digits")]
+                      + [point.get(k) for k in MODEL_KEYS])
+
+
+MODEL_KEYS = ("activation", "weight_var", "bias_var")
 
 
 def _tasks(g: Grid, todo: list[dict]) -> list[dict]:
@@ -147,12 +187,44 @@ def run_task(task: dict) -> list[dict]:
     """Compute the points of one task: ``[point + {"value", "error"}]`` with decimal strings."""
     pts = task["points"]
     p0 = pts[0]
+    if any(p0.get(k) is not None for k in MODEL_KEYS):
+        return _general_task(pts)
     if p0["digits"] is None:
         rho = np.array([float(Fraction(_exact(p["rho"]))) for p in pts])
         vals = np.atleast_1d(ntk(p0["arch"], rho, p0["depth"], **_scale_kwargs(p0)))
         return [dict(p, value=repr(float(v)), error=None) for p, v in zip(pts, vals)]
     kv = ntk(p0["arch"], _exact(p0["rho"]), p0["depth"], digits=p0["digits"], **_scale_kwargs(p0))
     return [dict(p0, value=kv.decimal(), error=mpmath.nstr(kv.decimal_error(), 3))]
+
+
+def _general_task(pts: list[dict]) -> list[dict]:
+    """:func:`run_task` for another network: :func:`rntk_sym.general.kernel` (float64 vectorized, or digits)."""
+    from . import general
+
+    p0 = pts[0]
+    kw = dict(kernel="ntk", **_scale_kwargs(p0), **{k: p0[k] for k in MODEL_KEYS if p0[k] is not None})
+    if p0["digits"] is None:
+        rho = np.array([float(Fraction(_exact(p["rho"]))) for p in pts])
+        vals = np.atleast_1d(general.kernel(p0["arch"], rho, p0["depth"], **kw))
+        return [dict(p, value=repr(float(v)), error=None) for p, v in zip(pts, vals)]
+    kv = general.kernel(p0["arch"], _exact(p0["rho"]), p0["depth"], digits=p0["digits"], **kw)
+    return [dict(p0, value=kv.decimal(), error=mpmath.nstr(kv.decimal_error(), 3))]
+
+
+def _model_text(model) -> str:
+    m = dict(model)
+    return "relu, sigma_w^2 = 2, sigma_b^2 = 0" if all(v is None for v in m.values()) else \
+        f"{m['activation']}, sigma_w^2 = {m['weight_var']}, sigma_b^2 = {m['bias_var']}"
+
+
+def _check_cache_model(g: Grid, done: dict, cache) -> None:
+    """ValueError naming ``activation`` when the cache holds points of another network than ``g.model``."""
+    want = dict(g.model)
+    for row in done.values():
+        have = {k: row.get(k) for k in MODEL_KEYS}
+        if have != want:
+            raise ValueError(f"activation: the cache {cache!r} was made with another network ({_model_text(have)}; "
+                             f"this run: {_model_text(want)}); use a new --out (or cache)")
 
 
 def read_cache(path) -> dict:
@@ -188,7 +260,13 @@ def _open_cache(path):
 
 def estimate_seconds(g: Grid) -> float:
     """Rough run time of the whole grid on one worker (the recursion, or the skip-ahead at depths
-    where :func:`rntk_sym.ntk` chooses it: :func:`rntk_sym.kernels.estimate_seconds`)."""
+    where :func:`rntk_sym.ntk` chooses it: :func:`rntk_sym.kernels.estimate_seconds`; another network: the
+    general recursion's per-layer cost, :data:`rntk_sym.general.STEP_SECONDS`)."""
+    if g.general:
+        from .general import STEP_SECONDS
+
+        per_rho = 1 if g.digits is None else len(g.rhos) * 40 * (1 + g.digits / 100)
+        return sum(g.depths) * STEP_SECONDS * per_rho * len(g.scales)
     return sum(estimate_seconds_of(g.digits, L, len(g.rhos)) for L in g.depths) * len(g.scales)
 
 
@@ -234,7 +312,8 @@ def _dask_results(tasks, scheduler):
 
 
 def sweep(arch="resnet", *, gammas=(), alphas=(), rhos, depths, digits=None, engine="local",
-          scheduler=None, workers=MAX_WORKERS, cache=None, resume=True, progress=None, out=None) -> dict:
+          scheduler=None, workers=MAX_WORKERS, cache=None, resume=True, progress=None, out=None,
+          activation=None, weight_var=None, bias_var=None) -> dict:
     """Evaluate ``Omegabar_L(rho)`` on the grid and classify each series over L.
 
     ``arch``: "ffnet" or "resnet"; ``gammas``: list of gamma (alpha = L^-gamma); ``alphas``: list of
@@ -244,10 +323,14 @@ def sweep(arch="resnet", *, gammas=(), alphas=(), rhos, depths, digits=None, eng
     ``dask.distributed.Client`` or ``LocalCluster``; None starts a local cluster). ``cache``: a
     JSON-lines file of finished points (``resume=False`` empties it first). ``progress(n_done)`` is
     called as points finish. ``out``: a directory for ``points.csv``, ``series.csv``, ``sweep.json``.
+    ``activation``, ``weight_var`` (sigma_w^2 > 0, or ``"eoc"`` for the FFNet), ``bias_var`` (sigma_b^2 >= 0):
+    another network than the seeds' relu (docs/activations.md; computed by :func:`rntk_sym.general.kernel`);
+    a ``cache`` holding points of another network is refused (ValueError naming ``activation``).
 
     Returns ``{"grid", "points", "series", "computed", "cached"}``; ``points`` rows hold decimal strings.
     """
-    g = grid(arch, gammas=gammas, alphas=alphas, rhos=rhos, depths=depths, digits=digits)
+    g = grid(arch, gammas=gammas, alphas=alphas, rhos=rhos, depths=depths, digits=digits, activation=activation,
+             weight_var=weight_var, bias_var=bias_var)
     engine = inputs.choice("engine", engine, ("local", "dask"))
     if scheduler is not None:
         engine = "dask"
@@ -261,6 +344,7 @@ def sweep(arch="resnet", *, gammas=(), alphas=(), rhos, depths, digits=None, eng
     if cache is not None and not resume and os.path.exists(cache):
         os.remove(cache)
     done = read_cache(cache)
+    _check_cache_model(g, done, cache)
     pts = g.points()
     todo = [p for p in pts if key(p) not in done]
     n_cached = len(pts) - len(todo)
@@ -288,7 +372,7 @@ def sweep(arch="resnet", *, gammas=(), alphas=(), rhos, depths, digits=None, eng
     series = [classify(g, s, r, [row for row in rows if (row["scale"], row["scale_value"], row["rho"]) == (*s, r)])
               for s in g.scales for r in g.rhos]
     result = {"grid": {"arch": g.arch, "scales": [list(s) for s in g.scales], "rhos": list(g.rhos),
-                       "depths": list(g.depths), "digits": g.digits},
+                       "depths": list(g.depths), "digits": g.digits, "model": dict(g.model)},
               "points": rows, "series": series, "computed": len(todo), "cached": n_cached}
     if out is not None:
         write(result, out)
@@ -309,9 +393,34 @@ def derived(g: Grid, scale, rho: str) -> dict:
     from . import asymptotics
 
     kw = {} if scale[0] == "none" else {scale[0]: _exact(scale[1])}
+    if g.general:  # what asymptotics.limit answers for this network, or "not derived" (never a guess)
+        try:
+            lim = asymptotics.limit(g.arch, _exact(rho), digits=12, **kw,
+                                    **{k: v for k, v in g.model if v is not None})
+        except ValueError:
+            return {"derived_regime": NOT_DERIVED, "derived_limit": NOT_DERIVED, "derived_rate": NOT_DERIVED}
+        return {"derived_regime": lim.kind, "derived_limit": mpmath.nstr(lim.value, 12), "derived_rate": lim.form}
     lim = asymptotics.limit(g.arch, _exact(rho), digits=12, **kw)
     return {"derived_regime": lim.kind, "derived_limit": mpmath.nstr(lim.value, 12),
             "derived_rate": asymptotics.leading_rate(g.arch, _exact(rho), **kw)}
+
+
+def _targets(g: Grid, ctx, r, rho: str, out: dict) -> dict:
+    """The candidate limits ``{regime: (value, name)}`` a series is tested against. Seeds' network: Omegabar_1
+    and 1/4. Another network: the ResNet's one-hidden-layer kernel (the branch's NTK at depth 1, the limit
+    when L alpha^2 -> 0: the general recursion at L = 1) and the derived depth limit where there is one."""
+    if not g.general:
+        return {"one-hidden-layer": (omegabar_1(ctx, r), "Omegabar_1(rho)"), "degenerate": (ctx.mpf(1) / 4, "1/4")}
+    from . import general
+
+    t = {}
+    model = {k: v for k, v in g.model if v is not None}
+    if g.arch == "resnet":
+        kv = general.kernel("resnet", _exact(rho), 1, alpha=1, digits=ctx.dps, **model)
+        t["one-hidden-layer"] = (ctx.mpf(kv.value), "the branch's NTK at depth 1")
+    if out["derived_limit"] != NOT_DERIVED:
+        t["derived limit"] = (ctx.mpf(out["derived_limit"]), "derived limit (12 digits)")
+    return t
 
 
 def classify(g: Grid, scale, rho: str, rows: list[dict]) -> dict:
@@ -321,7 +430,6 @@ def classify(g: Grid, scale, rho: str, rows: list[dict]) -> dict:
     r = ctx.mpf(Fraction(_exact(rho)).numerator) / Fraction(_exact(rho)).denominator
     Ls = [row["depth"] for row in rows]
     v = [ctx.mpf(row["value"]) for row in rows]
-    targets = {"one-hidden-layer": omegabar_1(ctx, r), "degenerate": ctx.mpf(1) / 4}
     noise = ctx.mpf("1e-12") if g.digits is None else ctx.mpf(10) ** (3 - g.digits)
     out = {"arch": g.arch, "scale": scale[0], "scale_value": scale[1], "rho": rho, "regime": "other",
            "limit": None, "limit_name": None, "last_value": rows[-1]["value"], "distance": None,
@@ -333,9 +441,13 @@ def classify(g: Grid, scale, rho: str, rows: list[dict]) -> dict:
     if len(v) < 3:
         out["note"] = "fewer than 3 depths: not classified"
         return out
-    gap = abs(targets["one-hidden-layer"] - targets["degenerate"])
+    named = _targets(g, ctx, r, rho, out)
+    targets = {k: t for k, (t, _) in named.items()}
+    values = list(targets.values())
+    gap = abs(values[0] - values[1]) if len(values) == 2 else ctx.mpf(1)
     if gap < ctx.mpf("1e-3"):
-        out["note"] = "Omegabar_1(rho) and 1/4 nearly coincide at this rho: regimes indistinguishable"
+        out["note"] = (f"{' and '.join(n for _, n in named.values())} nearly coincide at this rho: regimes "
+                       "indistinguishable")
         return out
 
     def approaches(t):
@@ -347,7 +459,7 @@ def classify(g: Grid, scale, rho: str, rows: list[dict]) -> dict:
         name = hits[0]
         lim = targets[name]
         out.update(regime=name, limit=mpmath.nstr(lim, 17 if g.digits is None else g.digits),
-                   limit_name="Omegabar_1(rho)" if name == "one-hidden-layer" else "1/4")
+                   limit_name=named[name][1])
         out["distance"] = mpmath.nstr(abs(v[-1] - lim), 3)
         usable = [(L, abs(x - lim)) for L, x in zip(Ls, v) if L > 1 and abs(x - lim) > noise * (1 + abs(lim))]
         if len(usable) >= 3:
@@ -362,13 +474,23 @@ def classify(g: Grid, scale, rho: str, rows: list[dict]) -> dict:
                 rate_residual=round(fit.residual, 6),
                 **({"rate_warnings": list(fit.warnings)} if fit.warnings else {}),
             )
+            if g.general and len(usable) >= 4:  # another network may approach geometrically: c L^k r^L
+                ef = fit_exponential([L for L, _ in usable], [e for _, e in usable])
+                if ef.residual < fit.residual and ef.r < 1:
+                    out.update(rate=ef.form, p=None, q=None, c=mpmath.nstr(ef.c, 6),
+                               rate_residual=round(ef.residual, 6))
+                    out.pop("rate_warnings", None)
         else:
             out["note"] = "too few depths above the precision floor to fit a rate"
         return out
     d = [abs(b - a) for a, b in zip(v, v[1:])]
     if d[-1] < d[-2] and d[-1] < gap / 5:
+        if not targets:
+            out.update(regime="settles", note="settles; no candidate limit for this network (not derived)")
+            return out
         toward = min(targets, key=lambda n: abs(v[-1] - targets[n]))
-        out.update(regime="borderline", note=f"settles on neither limit (nearer the {toward} value)")
+        which = "neither limit" if len(targets) > 1 else "no candidate limit"
+        out.update(regime="borderline", note=f"settles on {which} (nearer the {toward} value)")
     else:
         out["note"] = "does not settle over these depths"
     return out
@@ -450,6 +572,10 @@ def add_cli(sub) -> None:
     p.add_argument("--scheduler", help="address of a Dask scheduler (implies --dask)")
     p.add_argument("--json", action="store_true", help="print one JSON object, no progress")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    m = p.add_argument_group("network (docs/activations.md; default relu, weight variance 2, bias variance 0)")
+    m.add_argument("--activation", help="NAME[:PARAMS], e.g. erf:1,2,0 or leaky_relu:0.1 (decimal parameters)")
+    m.add_argument("--weight-var", help="sigma_w^2 > 0 (exact decimal), or eoc (ffnet): the edge of chaos")
+    m.add_argument("--bias-var", help="sigma_b^2 >= 0 (exact decimal)")
 
 
 def _int_arg(name, s, lo, hi):
@@ -492,7 +618,8 @@ def run(args) -> dict:
     workers = MAX_WORKERS if args.workers is None else _int_arg("workers", args.workers, 1, MAX_WORKERS)
     g = grid(args.arch, gammas=_list("gamma", args.gamma) if args.gamma else (),
              alphas=_list("alpha", args.alpha) if args.alpha else (), rhos=_list("rho", args.rho),
-             depths=depths, digits=digits)
+             depths=depths, digits=digits, activation=args.activation, weight_var=args.weight_var,
+             bias_var=args.bias_var)
     secs = estimate_seconds(g) / workers
     if secs > MAX_SECONDS:
         raise ValueError(f"depths: this sweep would take about {secs / 3600:.3g} hours "
@@ -505,16 +632,20 @@ def run(args) -> dict:
                     alphas=[s[1] for s in g.scales if s[0] == "alpha"], rhos=g.rhos, depths=g.depths,
                     digits=digits, engine="dask" if dask else "local",
                     scheduler=args.scheduler, workers=workers, cache=os.path.join(args.out, "cache.jsonl"),
-                    resume=args.resume, progress=bar)
+                    resume=args.resume, progress=bar, **{k: v for k, v in g.model if v is not None})
     files = write(res, args.out)
     return {"out": args.out, "files": files, "points": n, "computed": res["computed"], "cached": res["cached"],
-            "seconds": round(time.perf_counter() - t0, 3), "grid": res["grid"], "series": res["series"]}
+            "seconds": round(time.perf_counter() - t0, 3), "grid": res["grid"], "model": res["grid"]["model"],
+            "series": res["series"]}
 
 
 def show(res: dict) -> None:
     """Text summary of ``rntk explore``: the classification read from the data, then what is derived."""
     print(f"explore: {res['points']} points ({res['computed']} computed, {res['cached']} from cache), "
           f"{res['seconds']} s; files in {res['out']}/")
+    if any(v is not None for v in res.get("model", {}).values()):
+        print(f"  network: {res['arch'] if 'arch' in res else res['grid']['arch']} {_model_text(res['model'])} "
+              "(rntk_sym.general.kernel)")
     print(f"  {'scale':<12} {'rho':>6}  {'from the data: regime':<22} {'limit':<14} {'rate':<24}"
           f"| derived: limit, leading rate")
     for s in res["series"]:
@@ -523,4 +654,8 @@ def show(res: dict) -> None:
         rate = s["rate"] or s["note"]
         rate = rate if len(rate) <= 24 else rate[:21] + "..."
         print(f"  {scale:<12} {s['rho']:>6}  {s['regime']:<22} {lim:<14} {rate:<24}"
-              f"| {s['derived_limit'][:12]}, {s['derived_rate']}")
+              f"| {s['derived_limit'][:12]}, {_short(s['derived_rate'])}")
+
+
+def _short(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[:n - 3] + "..."
