@@ -169,7 +169,8 @@ def _add_limit_rate(sub) -> None:
         p.add_argument("--digits", type=_digits_arg, default=30 if name == "limit" else 20,
                        help="significant digits (default 30 for limit, 20 for rate)")
         if name == "limit":  # other networks: the ordered and chaotic phases (docs/phases.md)
-            m = p.add_argument_group("network (ffnet; default relu, weight variance 2, bias variance 0)")
+            m = p.add_argument_group("network (default relu, weight variance 2, bias variance 0; ffnet: ordered and "
+                                     "chaotic phases; resnet: every gamma, docs/asymptotics.md sec. 9)")
             m.add_argument("--activation", help="NAME[:PARAMS], e.g. erf or leaky_relu:0.1")
             m.add_argument("--weight-var", help="sigma_w^2 > 0 (exact decimal), or eoc")
             m.add_argument("--bias-var", help="sigma_b^2 >= 0 (exact decimal)")
