@@ -15,7 +15,8 @@ Symbols: ``sigma_w^2`` = ``weight_var``, ``sigma_b^2`` = ``bias_var``, ``E, Ed``
   ``N_L = N_1 + a tau + O(tau^2 + alpha^2)`` (:func:`one_layer`).
 - gamma = 1/2 (``tau = 1``; ``alpha = beta/sqrt(L)``: ``tau = beta^2``): the system's solution at ``tau``
   (:func:`continuum`, ``mpmath.odefun`` at two precisions).
-- 0 < gamma < 1/2 (``tau -> oo``): decided by the activation's large-scale asymptote (:func:`degenerate`).
+- 0 < gamma < 1/2 (``tau -> oo``), and constant alpha (``tau = L alpha^2``): decided by the activation's large-scale
+  asymptote (:func:`degenerate`).
 """
 from __future__ import annotations
 
@@ -177,7 +178,8 @@ def limit(rho, *, gamma=None, alpha=None, beta=None, digits: int = 30, activatio
           bias_var=None, kernel: str = "ntk"):
     """``lim_{L -> oo}`` of the ResNet's normalized NTK or GP kernel (``kernel``) at ``rho`` (unit inputs) for
     ``alpha = L^-gamma`` or ``beta/sqrt(L)``, as a :class:`rntk_sym.asymptotics.Limit` (docs/asymptotics.md sec. 9).
-    ValueError naming ``alpha`` for a constant residual scale (and ``gamma = 0``): not derived here."""
+    A constant residual scale (and ``gamma = 0``) has the gamma < 1/2 limit (sec. 9.4); ValueError naming ``alpha``
+    for an activation whose asymptote is not derived."""
     from .asymptotics import Limit, correct_digits, setting
 
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
@@ -193,19 +195,20 @@ def limit(rho, *, gamma=None, alpha=None, beta=None, digits: int = 30, activatio
     if r == 1:
         return Limit(ctx.mpf(1), ctx.mpf(0), "diagonal", "diagonal", "diagonal: the normalized kernel is 1", "1")
     gp = kernel == "gp"
-    if st.regime == "fixed-step":
-        raise ValueError("alpha: the depth limit with a constant residual scale (or gamma = 0) is derived for the "
-                         "seeds' relu network only; use gamma > 0")
-    if st.regime == "large-tau":
+    if st.regime in ("large-tau", "fixed-step"):  # tau = L alpha^2 -> oo; constant alpha: the same limit (sec. 9.4)
+        if st.regime == "fixed-step" and asymptote(m) is None:
+            raise ValueError("alpha: the depth limit with a constant residual scale (or gamma = 0) is derived for "
+                             "relu-like and a erf(b z) activations (docs/asymptotics.md sec. 9.4); use gamma > 0")
         d = degenerate(m)
         v = d.gp if gp else d.ntk
         if r == -1 and asymptote(m) == "sign" and m.bias_var == 0:  # odd phi, no bias: K12 = -K11, T12 = -T11
             return Limit(ctx.mpf(-1), ctx.mpf(0), "large-tau", "antipodal inputs of an odd activation",
                          "exact: the kernels stay -1 (phi odd, no bias)", "-1")
-        return Limit(ctx.mpf(v.numerator) / v.denominator, ctx.mpf(0), "large-tau",
-                     f"degenerate ({asymptote(m)}-like activation)",
-                     f"exact: {d.gp_rate if gp else d.ntk_rate}, tau = L^(1 - 2 gamma) (docs/asymptotics.md sec. 9.3)",
-                     str(v))
+        tau = "L^(1 - 2 gamma) (docs/asymptotics.md sec. 9.3)" if st.regime == "large-tau" else \
+            "L alpha^2 (constant alpha, docs/asymptotics.md sec. 9.4)"
+        return Limit(ctx.mpf(v.numerator) / v.denominator, ctx.mpf(0), st.regime,
+                     f"degenerate ({asymptote(m)}-like activation)", f"exact: {d.gp_rate if gp else d.ntk_rate}, "
+                     f"tau = {tau}", str(v))
     if st.regime == "small-tau":
         lim, slope = one_layer(m, r, digits)
         value, err = (lim.gp, lim.gp_error) if gp else (lim.ntk, lim.ntk_error)

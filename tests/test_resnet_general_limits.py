@@ -74,22 +74,27 @@ def test_degenerate_limits_and_refusals():
     assert general.kernel("resnet", -1.0, 50, gamma="0.25", activation="erf", weight_var="1.5") == -1.0
     with pytest.raises(ValueError, match="^activation:"):
         asymptotics.limit("resnet", "0.5", gamma="0.25", activation="leaky_relu:0.1")
+    # constant alpha: the same degenerate limits in tau = L alpha^2 (sec. 9.4); not derived for leaky relu
+    assert asymptotics.limit("resnet", "0.5", alpha="0.5", **ERF).value == 0
+    assert asymptotics.limit("resnet", "0.5", gamma="0", activation="gelu").value == mpmath.mpf(1) / 4
     with pytest.raises(ValueError, match="^alpha:"):
-        asymptotics.limit("resnet", "0.5", alpha="0.5", activation="erf")
+        asymptotics.limit("resnet", "0.5", alpha="0.5", activation="leaky_relu:0.1")
 
 
-def test_erf_degenerate_rate_on_the_recursion():
+@pytest.mark.parametrize("scale,tau_of_L", [({"gamma": "0.25"}, lambda L: L ** 0.5), ({"alpha": "1"}, float)])
+def test_erf_degenerate_rate_on_the_recursion(scale, tau_of_L):
     # sec. 9.3: log NTK_L = -(4/pi) sigma_w sqrt(tau) + (2/pi - 4/pi^2) log tau + log log tau + c + O(tau^-1/2),
-    # tau = L^(1/2) at gamma = 1/4. Three depths fix k, c and the tau^-1/2 term; k must be (4/pi) sigma_w to 2%
-    # (measured 0.3% at L = 10^3..10^4); a wrong power of tau (e.g. the relu's 1/tau) fails by far
+    # tau = L^(1/2) at gamma = 1/4, tau = L alpha^2 for constant alpha (sec. 9.4). Three depths fix k, c and the
+    # tau^-1/2 term; k must be (4/pi) sigma_w to 2% (measured 0.3% at gamma = 1/4, L = 10^3..10^4; 0.4% at alpha = 1,
+    # L = 1000..4000); a wrong power of tau (e.g. the relu's 1/tau) fails by far
     import math
 
     import numpy as np
 
     taus, ys = [], []
-    for L in (1000, 3000, 10000):
-        t = L ** 0.5
-        n = general.kernel("resnet", 0.5, L, gamma="0.25", **ERF)
+    for L in (1000, 3000, 10000) if "gamma" in scale else (1000, 2000, 4000):
+        t = tau_of_L(L)
+        n = general.kernel("resnet", 0.5, L, **scale, **ERF)
         taus.append(t)
         ys.append(math.log(n) - (2 / math.pi - 4 / math.pi ** 2) * math.log(t) - math.log(math.log(t)))
     k = np.linalg.solve(np.array([[-t ** 0.5, 1, t ** -0.5] for t in taus]), ys)[0]
