@@ -59,7 +59,7 @@ def _rhs(m: Model):
 
 @dataclass(frozen=True)
 class Value:
-    """``value`` with an error ``error`` (the difference of two precisions) at ``digits`` asked."""
+    """The normalized NTK and GP values (``ntk``, ``gp``) with their errors (the difference of two precisions)."""
 
     ntk: mpmath.mpf
     gp: mpmath.mpf
@@ -67,16 +67,16 @@ class Value:
     gp_error: mpmath.mpf
 
 
-def _two_precisions(fn, digits: int) -> Value:
-    """``fn()`` -> ``(ntk, gp)`` at ``digits + 8`` and ``digits + 16`` digits (odefun's tolerance is the working
-    epsilon); error = their difference, a bound for the first run's error, reported for the second's value."""
+def _two_precisions(fn, digits: int, extras=(8, 16)) -> list[Value]:
+    """``fn()`` -> pairs ``(ntk, gp)`` at ``digits + extras[0]`` and ``digits + extras[1]`` digits (odefun's
+    tolerance and mpmath.diff's step follow the working precision); each error = the two runs' difference, a bound
+    for the first run's error, reported for the second's value."""
     runs = []
-    for extra in (8, 16):
+    for extra in extras:
         with mpmath.workdps(digits + extra):
             runs.append(fn())
-    with mpmath.workdps(digits + 16):
-        (n0, g0), (n1, g1) = runs
-        return Value(+n1, +g1, abs(n1 - n0), abs(g1 - g0))
+    with mpmath.workdps(digits + extras[1]):
+        return [Value(+n1, +g1, abs(n1 - n0), abs(g1 - g0)) for (n0, g0), (n1, g1) in zip(*runs)]
 
 
 def continuum(m: Model, rho, tau, digits: int = 25) -> Value:
@@ -87,9 +87,9 @@ def continuum(m: Model, rho, tau, digits: int = 25) -> Value:
 
     def solve():
         y = mpmath.odefun(_rhs(m), 0, [mpmath.mpf(1), _mp(r), mpmath.mpf(0), mpmath.mpf(0)])(_mp(t))
-        return y[3] / y[2], y[1] / y[0]
+        return [(y[3] / y[2], y[1] / y[0])]
 
-    return _two_precisions(solve, digits)
+    return _two_precisions(solve, digits)[0]
 
 
 def _f(m: Model, K11, K12):
@@ -118,16 +118,8 @@ def one_layer(m: Model, rho, digits: int = 25) -> tuple[Value, Value]:
         n1 = f12 / f11
         return (n1, _mp(r)), ((g12 - n1 * g11) / (2 * f11), E12 - _mp(r) * E11)
 
-    runs = []
-    for extra in (15, 30):
-        with mpmath.workdps(digits + extra):
-            runs.append(compute())
-    with mpmath.workdps(digits + 30):
-        out = []
-        for k in range(2):
-            (n0, g0), (n1, g1) = runs[0][k], runs[1][k]
-            out.append(Value(+n1, +g1, abs(n1 - n0), abs(g1 - g0)))
-    return out[0], out[1]
+    lim, slope = _two_precisions(compute, digits, (15, 30))
+    return lim, slope
 
 
 # The large-scale asymptote of the activation decides the degenerate limit (sec. 9.3):
@@ -163,7 +155,8 @@ def degenerate(m: Model) -> Degenerate:
     for an asymptote not derived."""
     kind = asymptote(m)
     if kind == "relu":
-        return Degenerate(Fraction(1, 4), Fraction(1), "NTK - 1/4 ~ s/tau (s from the whole flow)",
+        return Degenerate(Fraction(1, 4), Fraction(1), "NTK - 1/4 ~ s/tau (s from the whole flow; relu without bias: "
+                          "2 s0(rho)/sigma_w^2, sec. 7.1)",
                           "1 - GP ~ (9 pi^2/2) (2/(sigma_w^2 tau))^2")
     if kind == "sign":
         a, b = (abs(float(p)) for p in m.act.params[:2])

@@ -110,3 +110,16 @@ def test_cli_limit_resnet_erf(capsys):
     # the same value as the recursion's Richardson extrapolation (test above): 1e-7
     n1, n2 = (general.kernel("resnet", 0.5, L, gamma="0.5", **ERF) for L in (1000, 2000))
     assert abs(float(res["value"]) - (2 * n2 - n1)) < 1e-7
+
+
+def test_relu_gp_continuum_against_the_normalized_ode():
+    # relu, sigma_w^2 = 2, alpha = beta/sqrt(L): the GP limit is rho(beta^2) of the seeds' normalized ODE
+    # d rho/dt = shat(rho) - rho (docs/asymptotics.md sec. 2, written here with the seeds' arccos form), an
+    # independent formulation of the unnormalized pair system of sec. 9.0 (K11 = e^t there)
+    import seed_formulas as seed
+
+    lim = asymptotics.limit("resnet", "0.3", beta="1.5", kernel="gp", digits=14)
+    assert lim.regime == "continuum"
+    with mpmath.workdps(30):
+        ref = mpmath.odefun(lambda t, r: seed.shat(r) - r, 0, mpmath.mpf("0.3"))(mpmath.mpf("2.25"))
+        assert abs(lim.value - ref) < 1e-14
