@@ -18,7 +18,7 @@ MODULES = ("ffnet_thm6", "resnet_thm7", "resnet_thm7_endpoint", "resnet_divisor"
            "seed000_degenerate", "seed000_gamma_lt_half", "seed000_gamma_half", "nonlearnability",
            "empirical_ntk", "gram_gd", "general_mc", "spectrum_parity", "spectrum_decay",
            "learning_curve", "schoenholz_depth",
-           "xiao_ordered", "hayou_eoc", "eoc_abrelu", "eoc_smooth")
+           "xiao_ordered", "hayou_eoc", "eoc_abrelu", "eoc_smooth", "resnet_gamma_general")
 
 
 def check_ids() -> dict[str, str]:
@@ -166,6 +166,15 @@ HEADLINES = {
     "xiao-ordered-ntk-limit": lambda e: (
         "Theta_200(x,x) / (q*/(1 - chi_1)) = "
         + ", ".join(_g(r["Theta_200(x,x)"] / r["q*/(1 - chi_1)"], "%.10f") for r in e["cases"])
+    ),
+    "015-gamma-diagram-any-activation": lambda e: (
+        "erf: k/predicted = "
+        + _g(e["erf: k in log NTK = -k sqrt(tau) + (2/pi - 4/pi^2) log tau + log log tau + c + d tau^-1/2, "
+               "predicted (4/pi) sigma_w"][0] / e["erf: k in log NTK = -k sqrt(tau) + (2/pi - 4/pi^2) log tau + "
+                                                  "log log tau + c + d tau^-1/2, predicted (4/pi) sigma_w"][1], "%.4f")
+        + ", GP exponent " + _g(e["erf: e in GP ~ C tau^-e (1 + d tau^-1/2), predicted 1 - 2/pi"][0], "%.4f")
+        + " (1 - 2/pi = 0.3634); gelu A = "
+        + _g(e["gelu: fit of that^(-1/2) = A + tau0/tau: A (predicted 1), tau0"][0], "%.4f")
     ),
     "hayou-relu-eoc-rate": lambda e: (
         "L^2 (1 - rho_L)/(9 pi^2/2) at the deepest L: "

@@ -659,12 +659,19 @@ def limit(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int = 30
 
     ``activation``, ``weight_var`` (or ``"eoc"``), ``bias_var``, ``kernel`` ("ntk" or "gp"): another FFNet than
     the seeds' relu, in the ordered or chaotic phase (:func:`rntk_sym.phase.depth_limit`, sec. 8) or at the edge of
-    chaos (:func:`rntk_sym.eoc.eoc_limit`, sec. 9)."""
+    chaos (:func:`rntk_sym.eoc.eoc_limit`, sec. 9); for the ResNet, :func:`rntk_sym.resnet_general.limit` (sec. 10:
+    every regime of gamma)."""
     if activation is not None or weight_var is not None or bias_var is not None or kernel != "ntk":
         from . import general
         from .phase import depth_limit
 
         if general.uses_general(arch, activation, weight_var, bias_var, gamma, alpha) or kernel != "ntk":
+            if inputs.choice("arch", arch, inputs.ARCHS) == "resnet":  # sec. 9: the ResNet with any activation
+                from . import resnet_general
+
+                return resnet_general.limit(rho, gamma=gamma, alpha=alpha, beta=beta, digits=digits,
+                                            activation=activation, weight_var=weight_var, bias_var=bias_var,
+                                            kernel=kernel)
             if arch != "ffnet":
                 raise ValueError("arch: depth limits for other activations, variances or the GP kernel: ffnet only")
             return depth_limit(rho, activation=activation or "relu", weight_var=weight_var, bias_var=bias_var,

@@ -168,10 +168,11 @@ def _add_limit_rate(sub) -> None:
         p.add_argument("--beta", help="alpha = beta / sqrt(L) (the borderline gamma = 1/2), beta > 0")
         p.add_argument("--digits", type=_digits_arg, default=30 if name == "limit" else 20,
                        help="significant digits (default 30 for limit, 20 for rate)")
-        # other networks: limit in every phase; rate in the ordered and chaotic phases (fitted prefactors,
-        # docs/phases.md) and at the edge of chaos (docs/asymptotics.md sec. 9)
+        # other networks: limit in every phase (ffnet) and every gamma (resnet); rate in the ordered and chaotic
+        # phases (fitted prefactors, docs/phases.md) and at the edge of chaos (docs/asymptotics.md sec. 9)
         if name in ("limit", "rate"):
-            m = p.add_argument_group("network (ffnet; default relu, weight variance 2, bias variance 0)")
+            m = p.add_argument_group("network (default relu, weight variance 2, bias variance 0; ffnet: every phase; "
+                                     "resnet: limit for every gamma, docs/asymptotics.md sec. 10)")
             m.add_argument("--activation", help="NAME[:PARAMS], e.g. erf or leaky_relu:0.1")
             m.add_argument("--weight-var", help="sigma_w^2 > 0 (exact decimal), or eoc")
             m.add_argument("--bias-var", help="sigma_b^2 >= 0 (exact decimal)")

@@ -195,7 +195,11 @@ def test_cli_limit_general(capsys):
     res = json.loads(capsys.readouterr().out)
     assert res["regime_id"] == "chaotic" and res["kernel"] == "gp"
     assert res["value"] == phase("erf", "1.5", "0.05", digits=12).c_star.decimal()
-    assert main(["limit", "--arch", "resnet", "--rho", "0.5", "--activation", "erf"]) == 2
+    # the ResNet (default gamma = 1) with erf: the one-layer kernel (docs/asymptotics.md sec. 10.1), the depth-1 value
+    assert main(["limit", "--arch", "resnet", "--rho", "0.5", "--activation", "erf", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["regime_id"] == "small-tau"
+    assert abs(float(res["value"]) - general.kernel("resnet", 0.5, 1, alpha="0.5", activation="erf")) < 1e-14
 
 
 def test_plot_eoc_relu(tmp_path, capsys):

@@ -33,3 +33,24 @@ def test_xiao_fails_on_wrong_fixed_point():
 def test_hayou_fails_on_a_wrong_rate():
     c = hayou_eoc.check(quick=True, complement=lambda rho, L: 2 * hayou_eoc.one_minus_rho(rho, L) * (L / 1000) ** 0.05)
     assert c.status == "fail" and c.evidence["failed"]
+
+
+def test_gamma_diagram_any_activation_passes_and_fails_on_a_wrong_rate():
+    # derived claim (docs/asymptotics.md sec. 10): passes on the recursion, fails when the degenerate erf NTK is
+    # made to decay at another stretched-exponential rate (log NTK off by 5% of (4/pi) sigma_w sqrt(tau))
+    import math
+
+    from proofs_check import resnet_gamma_general as g
+
+    c = g.check(quick=True)
+    assert c.status == "pass", c.evidence["failed"]
+    assert g.ID in report.check_ids()
+
+    def wrong(L, gamma, net, kernel="ntk"):
+        v = g.recursion(L, gamma, net, kernel)
+        if gamma == "0.25" and kernel == "ntk":
+            return v * math.exp(0.05 * 4 * math.sqrt(1.5) / math.pi * L ** 0.25)
+        return v
+
+    c = g.check(quick=True, kernel=wrong)
+    assert c.status == "fail" and c.evidence["failed"]
