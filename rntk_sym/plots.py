@@ -213,7 +213,8 @@ def general_rates_data(net: dict, *, rho="0.5", max_exact_depth: int = 10**4, di
     is above FLOOR times the errors: the approach is exponential, so it reaches the precision floor early),
     and the rate fitted to them (:func:`rntk_sym.rates.fit_exponential`, ``c L^k r^L``, on the last 6 points;
     ``fit``: its form, ``r``, ``r_error``, ``k``, ``residual``; ``L_curve``, ``err_curve``: the fitted curve).
-    Cases where the limit is not derived go to ``not_derived`` as ``(label, reason)``."""
+    Cases where the limit is not derived go to ``not_derived`` as ``(label, reason)``; where the approach is not
+    exponential (edge of chaos, ResNet: docs/asymptotics.md sections 9-10) ``fit`` is None."""
     from . import asymptotics
     from .general import kernel as general_kernel
     from .rates import fit_exponential
@@ -251,7 +252,10 @@ def general_rates_data(net: dict, *, rho="0.5", max_exact_depth: int = 10**4, di
                     below += 1
             progress and progress(done)
         fit, L_curve, err_curve = None, np.array([]), np.array([])
-        if len(Ls) >= 4:
+        # the exponential form is derived for the FFNet's ordered and chaotic phases only (sec. 8); the edge of
+        # chaos and the ResNet approach polynomially or stretched-exponentially (sec. 9, 10): data, no fit
+        exponential = arch == "ffnet" and any(p in str(lim.regime) for p in ("ordered", "chaotic"))
+        if exponential and len(Ls) >= 4:
             tail = slice(max(0, len(Ls) - 6), len(Ls))
             f = fit_exponential(Ls[tail], errs[tail])
             fit = {"form": f.form, "r": float(f.r), "r_error": float(f.r_error), "k": f.k, "c": float(f.c),

@@ -47,10 +47,12 @@ def test_sweep_derived_columns_and_classification():
     assert s["derived_limit"].startswith("1.0") and s["regime"] == "derived limit"
     res = sw.sweep("resnet", gammas=["1"], rhos=["0.5"], depths=[10, 100, 1000], workers=1, **ERF)
     s = res["series"][0]
-    assert s["derived_limit"] == s["derived_regime"] == s["derived_rate"] == sw.NOT_DERIVED
-    # gamma > 1/2: the data approach the branch's NTK at depth 1 (L alpha^2 -> 0)
+    # gamma > 1/2: the data approach the branch's NTK at depth 1 (L alpha^2 -> 0), and the derived limit
+    # (rntk_sym.resnet_general, docs/asymptotics.md sec. 10.1) is that kernel, printed to 12 digits
+    one_layer = float(direct("resnet", "0.5", 1, {"alpha": 1}, ERF))
     assert s["regime"] == "one-hidden-layer"
-    assert abs(float(s["limit"]) - float(direct("resnet", "0.5", 1, {"alpha": 1}, ERF))) < 1e-15
+    assert abs(float(s["limit"]) - one_layer) < 1e-15
+    assert s["derived_regime"] == "one-hidden-layer kernel" and abs(float(s["derived_limit"]) - one_layer) < 1e-11
 
 
 def test_seed_model_spelled_out_is_the_default():
@@ -170,7 +172,12 @@ def test_plot_kernels_data_and_file(tmp_path):
                 ref = direct(c["arch"], repr(float(data["rhos"][i])), L, c["scale"], ERF)
                 assert abs(c["values"][k][i] - float(ref)) < 1e-13
     ff = data["cases"][0]["limit"]  # erf, sigma_w^2 = 2, sigma_b^2 = 0.1: chaotic, the NTK's limit 0 off rho = 1
-    assert ff[0] == 0 and ff[-1] == 1 and np.all(np.isnan(data["cases"][1]["limit"]))
+    assert ff[0] == 0 and ff[-1] == 1
+    # the ResNet's derived limits (docs/asymptotics.md sec. 10): gamma = 1 the branch's NTK at depth 1
+    # (sec. 10.1), gamma = 1/4 erf degenerates to the zero kernel off rho = 1 (sec. 10.3)
+    for x, lim in zip(data["limit_rhos"], data["cases"][1]["limit"]):
+        assert abs(lim - float(direct("resnet", repr(float(x)), 1, {"alpha": 1}, ERF))) < 1e-12
+    assert list(data["cases"][3]["limit"][:-1]) == [0, 0] and data["cases"][3]["limit"][-1] == 1
 
 
 def test_plot_rates_general_data_and_file(tmp_path, capsys):
@@ -181,8 +188,10 @@ def test_plot_rates_general_data_and_file(tmp_path, capsys):
                                                          [])]) == 0
     assert os.path.getsize(out) > 0
     data = plots.rates_data(max_exact_depth=120, digits=25, cases=[0, 2], **net)
-    (c,), (label, why) = data["cases"], data["not_derived"][0]
-    assert "ResNet" in label and why.startswith("arch")
+    c, res = data["cases"]
+    # the constant-alpha ResNet's erf limit is derived (0, docs/asymptotics.md sec. 10.4) but its approach is
+    # stretched-exponential: shown without an exponential fit
+    assert res["arch"] == "resnet" and res["limit"] == 0 and res["fit"] is None and not data["not_derived"]
     for L, e in zip(c["L_exact"][::3], c["err_exact"][::3]):
         ref = direct("ffnet", "0.5", int(L), {}, net, digits=40) - 1
         assert abs(e - float(ref)) <= 1e-12 * abs(float(ref))
