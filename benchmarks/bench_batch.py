@@ -14,14 +14,16 @@ disturbed).
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
+from unittest import mock
 
 import numpy as np
 
 import rntk_sym
 from rntk_sym import asymptotics, kernels
-from rntk_sym.backends import NUMPY, SCALAR
+from rntk_sym.backends import NUMPY, SCALAR, _numba, compiled
 from rntk_sym.recursions import ffnet_block, resnet_block, run
 
 SIZES = (1, 2, 4, 8, 16, 32, 64, 100, 1000, 10 ** 4, 10 ** 5)
@@ -66,6 +68,8 @@ def per_step(arch: str, n: int, target: float) -> dict:
 
 def main(quick: bool) -> None:
     target = 0.1 if quick else 0.3
+    rntk_sym.ntk("ffnet", [0.5, 0.6], 3, method="recursion")  # compile or load numba's cache: not timed
+    asymptotics.skip_ahead("ffnet", 0.5, 10 ** 5, digits=17)
     print(f"model: numpy a = {kernels.NUMPY_STEP_FIXED * 1e6:g} us + b = {kernels.NUMPY_STEP_PER_VALUE * 1e9:g} ns "
           f"per value; Python floats {kernels.SCALAR_STEP * 1e6:g} us per value, up to "
           f"SCALAR_BATCH = {kernels.SCALAR_BATCH} values")
@@ -77,20 +81,35 @@ def main(quick: bool) -> None:
             fl = f"{m['floats'] * 1e6:.2f}" if "floats" in m else "-"
             print(f"| {arch} | {n} | {m['numpy'] * 1e6:.2f} | {fl} | {m['ntk'] * 1e6:.2f} | {m['ntk'] / n * 1e9:.0f} "
                   f"| {m['model'] * 1e6:.2f} | {m['ntk'] / m['model']:.2f} |", flush=True)
-    print(f"\nskip-ahead, one value at 17 digits (the float64 route); model SKIP_AHEAD_SECONDS = "
-          f"{kernels.SKIP_AHEAD_SECONDS:g} s")
-    print("| setting | L | seconds | / model |")
-    print("|---|---|---|---|")
+    print(f"\nskip-ahead, one value at 17 digits (the float64 route), with numba (exact runs in double-double) "
+          f"and numba hidden (arb balls); model: {kernels.skip_ahead_seconds(None):g} s with numba, "
+          f"{kernels.SKIP_AHEAD_SECONDS:g} s without")
+    print("| setting | L | numba s | / model | hidden s | / model |")
+    print("|---|---|---|---|---|---|")
     cases = [("ffnet", {}), ("resnet", {"gamma": "1"}), ("resnet", {"gamma": "0.5"}), ("resnet", {"gamma": "0.25"}),
              ("resnet", {"alpha": "1"}), ("resnet", {"alpha": "0.1"})]
     for arch, kw in cases[:3] if quick else cases:
         for L in (10 ** 6, 10 ** 12):
-            t = time.perf_counter()
-            asymptotics.skip_ahead(arch, 0.5, L, digits=17, **kw)
-            dt = time.perf_counter() - t
+            cells = []
+            for hide in (False, True):
+                with hidden_numba(hide):
+                    t = time.perf_counter()
+                    asymptotics.skip_ahead(arch, 0.5, L, digits=17, **kw)
+                    dt = time.perf_counter() - t
+                    cells.append(f"{dt:.2f} | {dt / kernels.skip_ahead_seconds(None):.2f}")
             name = arch + "".join(f" {k}={v}" for k, v in kw.items())
-            print(f"| {name} | 1e{len(str(L)) - 1} | {dt:.2f} | {dt / kernels.skip_ahead_seconds(None):.2f} |",
-                  flush=True)
+            print(f"| {name} | 1e{len(str(L)) - 1} | {' | '.join(cells)} |", flush=True)
+
+
+@contextlib.contextmanager
+def hidden_numba(hide: bool):
+    """numba hidden from every compiled path (what users get without the extra) while ``hide``."""
+    if not hide:
+        yield
+        return
+    with mock.patch.object(_numba, "numba_or_none", lambda: None), \
+            mock.patch.object(compiled, "available", lambda: False):
+        yield
 
 
 if __name__ == "__main__":

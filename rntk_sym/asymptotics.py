@@ -93,12 +93,13 @@ def _edge_digits(rho) -> int:
 
 # The skip-ahead's exact runs use the compiled double-double recursion (numba) where the requested
 # digits allow: the segmented orbit's (exact prefix and segment samples) for at most DD_SKIP_DIGITS
-# digits, the float64 route included (measured: the answers agree with the arb runs at D = 17,
-# docs/benchmarks.md; at D = 25 the segments' extrapolation, rtol 10^-28, amplifies double-double's
-# rounding past its tolerance); the Fatou route's fitted runs for at most DD_FATOU_DIGITS (the fit
-# uses T - G(theta) ~ theta^3, whose relative error stays ~1e-17 from T's ~1e-30: measured, identical
-# errors to the arb runs at D = 25).
-DD_SKIP_DIGITS = 17
+# digits, the float64 route included (measured: the answers agree with the arb runs to 4e-28 at D = 17
+# and D = 20, every gamma of the 5-gamma sweep, L = 10^6 and 10^12, docs/benchmarks.md; at D = 22 and
+# 25 the segments' extrapolation, rtol 10^-27 and 10^-30, amplifies double-double's rounding past its
+# tolerance at gamma = 1/4: its error estimate flags it, and the orbit is then run again in arb); the
+# Fatou route's fitted runs for at most DD_FATOU_DIGITS (the fit uses T - G(theta) ~ theta^3, whose
+# relative error stays ~1e-17 from T's ~1e-30: measured, identical errors to the arb runs at D = 25).
+DD_SKIP_DIGITS = 20
 DD_FATOU_DIGITS = 28
 
 
@@ -459,7 +460,8 @@ def _extrapolate(ctx, sample, target, rtol):
     return [e[-1] for e in ests], [2 * abs(e[-1] - e[-2]) for e in ests], len(xs)
 
 
-def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: int = 30, progress=None):
+def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: int = 30, progress=None,
+                    dd: bool | None = None):
     """``(u, v, S)`` with ``S = w T`` after ``L`` steps of size ``w`` (or, for ``w = 0``, the continuum
     ODE at time ``tau``), segment by segment in time (sec. 6.3). ``rho`` exact, ``w`` a number.
 
@@ -474,11 +476,15 @@ def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: i
 
     Returns ``(ctx, (u, v, S), rel_err, segments)``: ``rel_err`` sums the segments' relative
     extrapolation errors (the flow does not amplify relative errors: it contracts onto theta = 0) and the
-    working precision's (``2^-92`` where the runs are in double-double: ``digits <= DD_SKIP_DIGITS + 2``).
-    ``progress(done, segments)`` is called after each segment.
+    working precision's (``2^-92`` where the runs are in double-double: ``dd``, default ``digits <=
+    DD_SKIP_DIGITS + 2`` with numba; when their ``rel_err`` misses ``10^-digits``, the orbit is run again
+    in arb). ``progress(done, segments)`` is called after each segment.
     """
+    from .backends._numba import numba_or_none
+
+    if dd is None:  # the skip-ahead asks for 2 digits more
+        dd = digits <= DD_SKIP_DIGITS + 2 and numba_or_none() is not None
     ctx = _ctx(digits + 20)
-    dd = digits <= DD_SKIP_DIGITS + 2  # the skip-ahead asks for 2 digits more
     steps_of = _runner(ctx, dd)
     w = _num(ctx, w)
     u, v = _uv(ctx, rho)
@@ -517,7 +523,10 @@ def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: i
         t0 = t1
         if progress is not None:
             progress(j + 1, len(cuts))
-    return ctx, state, rel + ctx.ldexp(1, (-100 if dd else -ctx.prec) + 8), len(cuts)
+    rel += ctx.ldexp(1, (-100 if dd else -ctx.prec) + 8)
+    if dd and rel > ctx.mpf(10) ** -digits:  # double-double's rounding defeated an extrapolation: arb
+        return segmented_orbit(rho, c, w, L=L, tau=tau, digits=digits, progress=progress, dd=False)
+    return ctx, state, rel, len(cuts)
 
 
 def _beta_sequence(rho, beta2):

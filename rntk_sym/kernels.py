@@ -376,11 +376,12 @@ NUMPY_STEP_PER_VALUE = 50e-9
 SCALAR_STEP = 3e-6
 SCALAR_BATCH = 16
 # With numba (rntk_sym/backends/compiled.py: compiled, vectorized over the values, both cores) the
-# same model with a ~ 0.1-0.3 us (one step's latency: a few values cost as much as one) and
-# b ~ 10-25 ns per value (measured on the 2-core machine quiet and shared with 4 other jobs; the
-# larger figures are used, as for the others). It replaces both paths above when numba imports.
-COMPILED_STEP_FIXED = 3e-7
-COMPILED_STEP_PER_VALUE = 25e-9
+# same model with a ~ 0.06-0.2 us (one step's latency: a few values cost as much as one) and
+# b ~ 9-11 ns per value (benchmarks/bench_batch.py, the 2-core machine shared with other jobs, load
+# average 3-4; the larger figures are used, as for the others). It replaces both paths above when
+# numba imports.
+COMPILED_STEP_FIXED = 2e-7
+COMPILED_STEP_PER_VALUE = 12e-9
 
 
 # The double-double recursion (numba; rntk_sym.backends.ddrun) serves digits=D up to DD_MAX_DIGITS: its
@@ -430,11 +431,23 @@ FLOAT_SKIP_MAX_POINTS = 64  # float64 requests of at most this many rho may use 
 # Typical cost of one skip-ahead value at 17 digits (the float64 route), L in 1e4 .. 1e12: measured
 # 0.1-1.7 s (benchmarks/bench_batch.py); it grows about like digits^2 (0.1-2.3 s at 30, 0.4-18 s at 100).
 SKIP_AHEAD_SECONDS = 1.0
+# With numba the skip-ahead's exact runs at up to asymptotics.DD_SKIP_DIGITS digits are compiled
+# double-double (4-9x faster than the arb runs above): one value costs SKIP_AHEAD_DD_SECONDS
+# (benchmarks/bench_batch.py: 0.02-0.27 s from L = 10^6 to 10^12, against 0.06-1.1 s in arb; 1.1-1.5 s
+# for constant alpha = 0.1, whose Fatou fit falls short; the typical figure, as above).
+SKIP_AHEAD_DD_SECONDS = 0.25
 
 
 def skip_ahead_seconds(digits: int | None) -> float:
-    """Rough cost of one skip-ahead value at ``digits`` (None: float64, i.e. 17 digits)."""
-    return SKIP_AHEAD_SECONDS * (max(digits or 17, 17) / 17) ** 2
+    """Rough cost of one skip-ahead value at ``digits`` (None: float64, i.e. 17 digits): SKIP_AHEAD_DD_SECONDS
+    where its exact runs are double-double (numba, digits <= DD_SKIP_DIGITS), else SKIP_AHEAD_SECONDS
+    growing like digits^2."""
+    from .asymptotics import DD_SKIP_DIGITS
+
+    d = max(digits or 17, 17)
+    if d <= DD_SKIP_DIGITS and uses_double_double(d):
+        return SKIP_AHEAD_DD_SECONDS
+    return SKIP_AHEAD_SECONDS * (d / 17) ** 2
 
 
 def recursion_seconds(digits: int | None, depth: int, n_rho: int = 1) -> float:

@@ -249,3 +249,17 @@ def test_fork_and_threads_after_a_compiled_call():
         t.join()
     for o in out:
         np.testing.assert_array_equal(o, ref)
+
+
+@needs_numba
+def test_threading_layer_is_a_fork_safe_one():
+    """numba's default layer on Linux (GNU OpenMP) aborts a forked child; the package asks numba for its
+    fork-safe layers (TBB when the ``tbb`` package loads, else workqueue) unless the user chose one."""
+    import os
+
+    from rntk_sym.backends import _numba
+
+    if os.environ.get("NUMBA_THREADING_LAYER"):
+        pytest.skip("a threading layer chosen by the user is kept")
+    rntk_sym.gram(np.eye(3), arch="ffnet", depth=2)  # a parallel call: numba picks its layer
+    assert _numba.threading_layer() in ("tbb", "workqueue")

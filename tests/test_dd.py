@@ -196,6 +196,42 @@ def test_without_numba_today_path(monkeypatch):
     assert abs(skip[0] - skip_dd[0]) <= skip[1] + skip_dd[1] < 1e-17
 
 
+def test_segmented_orbit_in_double_double_at_20_digits(monkeypatch):
+    # the skip-ahead's segmented orbit at 20 digits (rntk plot rates' digits) runs its exact prefix and
+    # segment samples in double-double; its error estimate covers the difference from the same orbit in
+    # arb balls at the same precision (an independent run: other arithmetic, own estimate)
+    runs = []
+    real = asymptotics._runner
+    monkeypatch.setattr(asymptotics, "_runner", lambda ctx, dd=False: runs.append(dd) or real(ctx, dd))
+    args = (Fraction(1, 2), 1, Fraction(1, 10 ** 3))  # rho = 1/2, a ResNet block (c = 1) with w = 10^-3
+    ctx, got, rel, _ = asymptotics.segmented_orbit(*args, L=10 ** 6, digits=22)
+    assert runs == [True]
+    _, ref, ref_rel, _ = asymptotics.segmented_orbit(*args, L=10 ** 6, digits=22, dd=False)
+    assert runs == [True, False] and rel <= mpmath.mpf(10) ** -22
+    for x, y in zip(got, ref):
+        assert abs(x - y) <= (rel + ref_rel) * abs(y)
+
+
+@pytest.mark.slow
+def test_segmented_orbit_falls_back_to_arb_when_double_double_falls_short(monkeypatch):
+    # at 24 digits (a 22-digit skip-ahead) the extrapolation amplifies double-double's rounding past its
+    # tolerance at gamma = 1/4 (measured: error 5e-14, flagged by its estimate): forced into double-double,
+    # the orbit notices and is run again in arb, which meets the digits (against the arb run itself at
+    # 10 more digits)
+    monkeypatch.setattr(asymptotics, "DD_SKIP_DIGITS", 22)
+    L = 10 ** 6
+    w = Fraction(1, 1) / (10 ** 6) ** Fraction(1, 2)  # alpha^2 = L^(-1/2) (gamma = 1/4): w = a2 / (1 + a2)
+    w = w / (1 + w)
+    runs = []
+    real = asymptotics._runner
+    monkeypatch.setattr(asymptotics, "_runner", lambda ctx, dd=False: runs.append(dd) or real(ctx, dd))
+    _, got, rel, _ = asymptotics.segmented_orbit(Fraction(1, 2), 1, w, L=L, digits=24)
+    _, ref, ref_rel, _ = asymptotics.segmented_orbit(Fraction(1, 2), 1, w, L=L, digits=34, dd=False)
+    assert rel <= mpmath.mpf(10) ** -24 and runs[0] and not runs[-1]
+    for x, y in zip(got, ref):
+        assert abs(x - y) <= (rel + ref_rel) * abs(y)
+
+
 def test_tiny_states_go_to_the_balls():
     # 1 - rho = 1e-200: a double-double's low word in the step would be subnormal, so the balls answer;
     # at 1e-100 the double-double recursion does, within its bound of the balls' value

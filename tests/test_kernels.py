@@ -289,6 +289,35 @@ def test_auto_takes_the_skip_ahead_where_the_model_says(monkeypatch):
     assert not kernels.prefers_skip_ahead(None, asymptotics.SEGMENT_EXACT, 1)  # no skip-ahead that shallow
 
 
+def test_cost_model_knows_the_compiled_routes(monkeypatch):
+    # the run-time model (kernels.step_seconds, skip_ahead_seconds) with injected costs: with numba, the
+    # float64 recursion costs the compiled figures and the skip-ahead at <= DD_SKIP_DIGITS digits the
+    # double-double figure; with numba hidden, today's figures; auto switches routes where the injected
+    # costs cross (L* = skip-ahead / step), whichever they are (no timing measured here)
+    from rntk_sym import asymptotics
+    from rntk_sym.backends import _numba, compiled
+
+    for name, value in (("COMPILED_STEP_FIXED", 1e-6), ("COMPILED_STEP_PER_VALUE", 1e-8), ("SCALAR_STEP", 4e-6),
+                        ("SKIP_AHEAD_DD_SECONDS", 0.5), ("SKIP_AHEAD_SECONDS", 2.0), ("DD_STEP", 1e-6)):
+        monkeypatch.setattr(kernels, name, value)
+    for present in (True, False):
+        monkeypatch.setattr(compiled, "available", lambda p=present: p)
+        monkeypatch.setattr(_numba, "numba_or_none", (lambda: object()) if present else (lambda: None))
+        step = 1e-6 + 1e-8 if present else 4e-6
+        skip = 0.5 if present else 2.0
+        assert kernels.step_seconds(None, 10 ** 6) == step
+        assert kernels.skip_ahead_seconds(None) == skip == kernels.skip_ahead_seconds(asymptotics.DD_SKIP_DIGITS)
+        assert kernels.skip_ahead_seconds(34) == 2.0 * 4  # arb runs above DD_SKIP_DIGITS: digits^2
+        cross = skip / step
+        for L in (int(cross / 2), int(cross * 2)):
+            if L > asymptotics.SEGMENT_EXACT:
+                assert kernels.prefers_skip_ahead(None, L) == (L > cross)
+                assert kernels.estimate_seconds(None, L) == (skip if L > cross else L * step)
+        # 25 digits: the recursion in double-double with numba (DD_STEP, one run), two mpmath runs without
+        rec = kernels.recursion_seconds(25, 10 ** 6)
+        assert rec == (10 ** 6 * 1e-6 if present else 2 * 10 ** 6 * kernels._mp_step_seconds(25, 10 ** 6))
+
+
 def test_too_many_float64_values_for_the_skip_ahead_say_so():
     # 65 float64 values at L = 10^12: the recursion would take years; the one-line error names the
     # skip-ahead's limit and the ways around it
