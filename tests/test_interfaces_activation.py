@@ -11,7 +11,6 @@ import json
 import os
 
 import mpmath
-import numpy as np
 import pytest
 
 from rntk_sym import general, plots
