@@ -6,7 +6,7 @@ Derivations and sources: docs/phases.md (Poole et al. 2016, arXiv 1606.05340; Sc
 Sohl-Dickstein, "Deep information propagation", arXiv 1611.01232).
 
 - Length map ``V(q) = sigma_w^2 E(q, q, q) + sigma_b^2`` (``E(q, q, q) = E[phi(sqrt q z)^2]``); ``q*`` is the
-  limit of its orbit from the unit input's ``q_1 = sigma_w^2 + sigma_b^2`` (``norm`` = |x|^2 = 1), so the fixed
+  limit of its orbit from the unit input's ``q_1 = sigma_w^2 + sigma_b^2`` (``norm`` = ``|x|^2`` = 1), so the fixed
   point the kernels of :mod:`rntk_sym.general` actually reach.
 - ``chi_1 = sigma_w^2 Ed(q*, q*, q*)``; the phase is "ordered" (``chi_1 < 1``), "chaotic" (``> 1``) or "edge of
   chaos" (``chi_1 = 1`` within the error bound; exactly for ``weight_var="eoc"``).
