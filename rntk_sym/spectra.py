@@ -356,18 +356,23 @@ def spectrum(arch: str, depth: int, dim: int, kmax: int, *, gamma=None, alpha=No
     seed = not general.uses_general(arch, activation, weight_var, bias_var, gamma, alpha)
     model = (arch, kernel, depth, gamma, alpha, network if not seed else {})
     dec, note = None, None
-    if seed and depth > DECAY_MAX_DEPTH:
+    if depth > DECAY_MAX_DEPTH:
         note = f"decay constants: computed up to L = {DECAY_MAX_DEPTH} (a product over the layers)"
     elif seed:
         dec = decay(arch, depth, dim, gamma=gamma, alpha=alpha, kernel=kernel, digits=max(20, digits or 0))
     else:
-        note = ("decay constants: derived for the seeds' relu networks only (docs/spectra.md sec. 3); "
-                "the eigenvalues are given without them")
+        try:
+            dec = decay(arch, depth, dim, gamma=gamma, alpha=alpha, kernel=kernel, digits=max(20, digits or 0),
+                        **network)
+        except ValueError as e:
+            note = (f"{str(e).removeprefix('activation: ')} (docs/spectra.md sec. 3); "
+                    "the eigenvalues are given without them")
     limit = MAX_SECONDS if max_seconds is None else max_seconds
     if digits is None:
         n1 = float_nodes(dim, kmax)
         n2 = n1 * 3 // 2
-        est = recursion_seconds(None, depth, n1 + n2) + 2e-8 * (n1 + n2) * kmax
+        # two runs of the float64 recursion (evaluate_uv_float: compiled when numba imports, as this assumes)
+        est = recursion_seconds(None, depth, n1) + recursion_seconds(None, depth, n2) + 2e-8 * (n1 + n2) * kmax
         if est > limit:
             raise ValueError(f"depth: the kernel at {n1 + n2} nodes through L = {inputs.depth_text(depth)} layers "
                              f"would take about {est:.3g} s (limit {limit:.3g} s)")
@@ -452,17 +457,24 @@ class _Mp:
         return self.ctx.mpf(p) / r
 
 
-def endpoint_coefficients(num, arch: str, depth: int, kernel: str, gamma=None, alpha=None):
+def endpoint_coefficients(num, arch: str, depth: int, kernel: str, gamma=None, alpha=None, mix=None):
     """``(nu, c_plus, c_minus)``: the normalized kernel is ``analytic + c_plus (1 - t)^nu + O((1 - t)^(nu+1/2))``
     at ``t = 1`` and ``analytic + c_minus (1 + t)^nu + ...`` at ``t = -1`` (docs/spectra.md sec. 3), in the
     number system ``num``. With ``shat(-1 + v) ~ b v^(3/2)``, ``b = 2 sqrt 2 / (3 pi)``, ``shatp(-1 + v) ~
-    sqrt(2 v)/pi``, ``P(r) = 1 - w + w shatp(r)`` and ``r_l`` the GP kernel at ``t = -1`` after l layers:
+    sqrt(2 v)/pi``, ``P(r) = 1 - w + w shatp(r)``, ``r_l`` the GP kernel at ``t = -1`` after l layers and
+    ``beta`` the weight of ``rho shatp(rho)`` in ``Q`` (``1/(1+c)``):
 
-    - NTK (nu = 1/2): ``c_plus = -(sqrt 2/pi) (w (L-1)/2 + 1/(1+c))``,
-      ``c_minus = -(sqrt 2/pi) / ((1+c) L) prod_{l=1}^{L-1} P(r_l)``;
+    - NTK (nu = 1/2): ``c_plus = -(sqrt 2/pi) (w (L-1)/2 + beta)``,
+      ``c_minus = -(sqrt 2/pi) beta / L prod_{l=1}^{L-1} P(r_l)``;
     - GP (nu = 3/2): ``c_plus = L w b``, ``c_minus = w b prod_{l=1}^{L-1} P(r_l)``.
+
+    ``mix`` = m (a Fraction): the bias-free FFNet with an ``ab_relu`` activation, whose normalized dual is
+    ``m shat + (1 - m) rho`` (:func:`relu_family_mix`): ``w = beta = m``, ``c = 0`` (docs/spectra.md sec. 3).
     """
     w, c = _model_numbers(num, arch, depth, gamma, alpha)
+    beta = num.q(1, 1 + c)
+    if mix is not None:
+        w = beta = num.q(mix.numerator, mix.denominator)
     pi, sqrt = num.pi, num.sqrt
 
     def shat(r):
@@ -477,7 +489,7 @@ def endpoint_coefficients(num, arch: str, depth: int, kernel: str, gamma=None, a
         prod = prod * P(r)
     if kernel == "ntk":
         s = sqrt(2) / pi
-        return Fraction(1, 2), -s * (w * (depth - 1) / 2 + num.q(1, 1 + c)), -s * prod / ((1 + c) * depth)
+        return Fraction(1, 2), -s * (w * (depth - 1) / 2 + beta), -s * beta * prod / depth
     b = 2 * sqrt(2) / (3 * pi)
     return Fraction(3, 2), depth * w * b, w * b * prod
 
@@ -497,25 +509,65 @@ def singular_factor(num, dim: int, nu: Fraction):
         ctx.sqrt(ctx.pi) * ctx.gamma(-n))
 
 
+_AB_PAIRS = {"relu": (0, 1), "abs": (-1, 1), "linear": (1, 1)}
+
+
+def relu_family_mix(arch: str, activation=None, weight_var=None, bias_var=None, gamma=None, alpha=None):
+    """The mixing weight ``m = (a - b)^2 / (a^2 + b^2)`` (a Fraction) of a bias-free FFNet with an ``ab_relu``
+    activation (``a z`` for z < 0, ``b z`` for z > 0; relu, leaky_relu, abs, linear are members): its
+    normalized dual is ``m shat + (1 - m) rho``, ``shat`` the relu's, whatever ``weight_var`` (docs/spectra.md
+    sec. 3). None for the seeds' network (m = 1); ValueError naming ``activation`` where no endpoint
+    expansion is derived (other activations, biases, the ResNet, and m = 0 (linear: a polynomial kernel) or
+    m = 2 (a = -b: an even activation, whose t = -1 maps onto the singular point t = 1))."""
+    from . import general
+
+    if not general.uses_general(arch, activation, weight_var, bias_var, gamma, alpha):
+        return None
+    m = general.resolve(arch, activation, weight_var, bias_var, gamma, alpha)
+    name = getattr(m.act, "name", None)
+    if name == "leaky_relu":
+        a, b = Fraction(str(m.act.params[0])), Fraction(1)
+    elif name == "ab_relu":
+        a, b = (Fraction(str(p)) for p in m.act.params)
+    elif name in _AB_PAIRS:
+        a, b = (Fraction(x) for x in _AB_PAIRS[name])
+    else:
+        raise ValueError("activation: decay constants are derived for the relu family (ab_relu, bias-free FFNet) "
+                         "only; a kernel analytic on [-1, 1] (erf, gelu, sin, ...) has mu_k decaying faster than any "
+                         "power of k")
+    if arch != "ffnet" or m.bias_var != 0:
+        raise ValueError("activation: decay constants of the relu family are derived for the bias-free FFNet only "
+                         "(the ResNet's and the biased networks' expansions are not)")
+    mix = (a - b) ** 2 / (a * a + b * b)
+    if not 0 < mix < 2:
+        raise ValueError(f"activation: no decay constants: the mixing weight (a - b)^2/(a^2 + b^2) = {mix} has no "
+                         "endpoint singularity to derive (0: linear, a polynomial kernel; 2: an even activation, "
+                         "t = -1 maps onto t = 1)")
+    return mix
+
+
 def decay(arch: str, depth: int, dim: int, *, gamma=None, alpha=None, kernel: str = "ntk",
-          digits: int = 20) -> Decay:
-    """The decay constants of the seeds' relu kernels (:class:`Decay`): ``mu_k ~ C_(k mod 2) k^-(d - 1 + 2 nu)``
-    with ``nu = 1/2`` (NTK) or ``3/2`` (GP); exact SymPy expressions up to depth EXACT_DEPTH."""
+          digits: int = 20, activation=None, weight_var=None, bias_var=None) -> Decay:
+    """The decay constants of the relu kernels (:class:`Decay`): ``mu_k ~ C_(k mod 2) k^-(d - 1 + 2 nu)``
+    with ``nu = 1/2`` (NTK) or ``3/2`` (GP); exact SymPy expressions up to depth EXACT_DEPTH. ``activation``,
+    ``weight_var``, ``bias_var`` as :func:`spectrum`: the ``ab_relu`` family in the bias-free FFNet
+    (:func:`relu_family_mix`), else ValueError naming ``activation``."""
     arch = inputs.choice("arch", arch, inputs.ARCHS)
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
     depth = inputs.depth(depth)
     dim = count("dim", dim, 2, MAX_DIM)
     inputs.scaling(arch, gamma, alpha)
+    mix = relu_family_mix(arch, activation, weight_var, bias_var, gamma, alpha)
     mp = _Mp(digits)
     if depth > DECAY_MAX_DEPTH:
         raise ValueError(f"depth: decay constants computed up to L = {DECAY_MAX_DEPTH} (the product runs over the "
                          f"layers), got {inputs.depth_text(depth)}")
-    nu, cp, cm = endpoint_coefficients(mp, arch, depth, kernel, gamma, alpha)
+    nu, cp, cm = endpoint_coefficients(mp, arch, depth, kernel, gamma, alpha, mix)
     A = singular_factor(mp, dim, nu)
     exact = None
     if depth <= EXACT_DEPTH and dim <= 1000:
         sy = _Sym()
-        _, ecp, ecm = endpoint_coefficients(sy, arch, depth, kernel, gamma, alpha)
+        _, ecp, ecm = endpoint_coefficients(sy, arch, depth, kernel, gamma, alpha, mix)
         eA = singular_factor(sy, dim, nu)
         exact = {"c_plus": ecp, "c_minus": ecm, "C_even": eA * (ecp + ecm), "C_odd": eA * (ecp - ecm)}
     return Decay(nu, dim - 1 + 2 * nu, cp, cm, A * (cp + cm), A * (cp - cm), dim, exact)
