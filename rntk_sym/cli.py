@@ -1,4 +1,4 @@
-"""The ``rntk`` command (contract: DESIGN.md, "Command-line contract").
+"""The ``rntk`` command (contract: docs/getting-started.md).
 
 Every bad argument gives one line on stderr naming it and exit status 2; no tracebacks.
 A reader that closes the pipe early (``rntk verify --json | head -c 100``) ends the command quietly

@@ -18,7 +18,7 @@ squared norms ``n1, n2`` = ``norms`` and ``<x, x'> = rho sqrt(n1 n2)``:
   Returned: GP ``K_L``, NTK ``T_L``.
 
 Each kernel is normalized by its diagonal: ``k(x, x') / sqrt(k(x, x) k(x', x'))``. With relu,
-``sigma_w^2 = 2``, ``sigma_b^2 = 0`` these are the seeds' ``rho_L`` and ``Omegabar_L`` (MATH.md
+``sigma_w^2 = 2``, ``sigma_b^2 = 0`` these are the seeds' ``rho_L`` and ``Omegabar_L`` (docs/model.md
 sections 2-3; tests/test_general.py checks the values against :mod:`rntk_sym.kernels`).
 
 The recursion is written once (:func:`run`) against a number kind: ``"float"`` (numpy float64,

@@ -1,5 +1,5 @@
 """Convergence forms of users' own sequences a(L): rate fitting with model selection, and
-extrapolation to the limit when the error has log L terms (DESIGN.md: plain Richardson is wrong then).
+extrapolation to the limit when the error has log L terms (plain Richardson is wrong then: docs/asymptotics.md).
 
 Symbols (docs/model.md, section 4 "Rates"): ``L`` = depths L_i (integers or numbers > 1), ``err`` = ``e(L_i) =
 |a(L_i) - limit|``, ``values`` = a(L_i). A term ``(p, q)`` is ``L^-p (log L)^q``.

@@ -1,5 +1,5 @@
 """Bad input (issue 3, item 8): a ValueError naming the argument in the API; one line on stderr and
-exit status 2 on the command line, never a traceback. And the `rntk kernel` JSON contract (DESIGN.md)."""
+exit status 2 on the command line, never a traceback. And the `rntk kernel` JSON contract (docs/getting-started.md)."""
 import json
 import math
 
@@ -106,7 +106,7 @@ def test_api_bad_input(call, name):
 
 
 def test_cli_limit_json_contract(capsys):
-    # DESIGN.md: limit --json = {"value", "error", "regime"}; gamma = 1 limit is Omegabar_1 (docs/model.md sec. 3)
+    # JSON contract: limit --json = {"value", "error", "regime"}; gamma = 1 limit is Omegabar_1 (docs/model.md sec. 3)
     code, out, _ = run(capsys, ["limit", "--arch", "resnet", "--rho", "0.5", "--json", "--digits", "20"])
     res = json.loads(out)
     assert code == 0 and {"value", "error", "regime"} <= set(res)
@@ -119,7 +119,7 @@ def test_cli_limit_json_contract(capsys):
 
 
 def test_cli_rate_json_contract(capsys):
-    # DESIGN.md: rate --json = {"limit", "form", "terms": [{"coefficient", "power", "log_power", "exact"}]}
+    # JSON contract: rate --json = {"limit", "form", "terms": [{"coefficient", "power", "log_power", "exact"}]}
     code, out, _ = run(capsys, ["rate", "--arch", "ffnet", "--rho", "0.5", "--json", "--digits", "12"])
     res = json.loads(out)
     assert code == 0 and {"limit", "form", "terms"} <= set(res)

@@ -1,4 +1,4 @@
-"""``rntk kernel --activation NAME[:PARAMS] --weight-var --bias-var`` (DESIGN.md command-line contract:
+"""``rntk kernel --activation NAME[:PARAMS] --weight-var --bias-var`` (command-line contract of docs/getting-started.md:
 exact decimals, one-line errors naming the argument with exit status 2). The values are those of
 rntk_sym.kernel (checked in tests/test_general.py), so here the CLI is compared with the API."""
 import json

@@ -1,6 +1,6 @@
 """The generalized recursion (rntk_sym.general): any activation, weight and bias variance, input norms.
 
-Sources: docs/activations.md (networks, recursions, normalization); MATH.md sections 2-3 for the seeds'
+Sources: docs/activations.md (networks, recursions, normalization); docs/model.md sections 2-3 for the seeds'
 ReLU case, which must come out as today's normalized kernels (rntk_sym.kernels, an independent code path:
 angle form, different state); the numerics are checked against a plain transcription of the recursion in
 mpmath at 50 digits (covariances carried directly, no gap state, no compensation, no complement integral).

@@ -168,7 +168,7 @@ def test_working_memory_is_bounded_by_the_chunk():
     ((np.ones((2, 3)),), {"kernel": "nngp"}, "kernel"),
 ])
 def test_bad_input_raises_naming_the_argument(args, kw, name):
-    """DESIGN.md error contract: ValueError whose message starts with the argument's name."""
+    """Error contract (docs/getting-started.md): ValueError whose message starts with the argument's name."""
     kw = {"arch": "ffnet", "depth": 3, **kw}
     with pytest.raises(ValueError, match=f"^{name}"):
         rntk_sym.gram(*args, **kw)

@@ -3,7 +3,7 @@ the result claims, D digits are delivered or refused, nothing is printed beyond 
 KernelValue / Expansion behave as numbers and text where users expect it.
 
 References are independent of the code under test: the seed formulas in plain mpmath
-(tests/seed_formulas.py, seed 002 / MATH.md sections 2-3) at a second, higher precision.
+(tests/seed_formulas.py, seed 002 / docs/model.md sections 2-3) at a second, higher precision.
 """
 import json
 import re
