@@ -21,26 +21,12 @@ import math
 import numpy as np
 
 from . import inputs
+from .backends.floats import two_prod_dekker
 from .kernels import evaluate_uv_float
 
 DEFAULT_CHUNK = 1 << 14
 """Pairs per block: the recursion's ~40 temporaries of this many float64 stay in cache, and the
 working memory is a few MB whatever n is (benchmarks/bench_gram.py measures the choice)."""
-
-_SPLIT = 134217729.0  # 2^27 + 1 (Dekker's splitter for float64)
-
-
-def _two_prod(a, b):
-    """``p = fl(a b)`` and the exact error ``e``: ``a b = p + e`` (Dekker; no fma in numpy)."""
-    p = a * b
-    c = _SPLIT * a
-    ah = c - (c - a)
-    al = a - ah
-    c = _SPLIT * b
-    bh = c - (c - b)
-    bl = b - bh
-    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
-
 
 def _unit_rows(name: str, X) -> tuple[np.ndarray, np.ndarray]:
     """Rows of ``X`` divided by their Euclidean norms, as a double-double ``(hi, lo)``.
@@ -66,16 +52,16 @@ def _unit_rows(name: str, X) -> tuple[np.ndarray, np.ndarray]:
     s_hi = np.zeros(len(X))
     s_lo = np.zeros(len(X))
     for col in X.T:  # |x|^2 as a double-double: exact squares, two-sum accumulation
-        p, e = _two_prod(col, col)
+        p, e = two_prod_dekker(col, col)
         s = s_hi + p
         bb = s - s_hi
         s_lo += ((s_hi - (s - bb)) + (p - bb)) + e
         s_hi = s
     n_hi = np.sqrt(s_hi)
-    p, e = _two_prod(n_hi, n_hi)
+    p, e = two_prod_dekker(n_hi, n_hi)
     n_lo = ((s_hi - p) - e + s_lo) / (2 * n_hi)
     hi = X / n_hi[:, None]
-    p, e = _two_prod(hi, n_hi[:, None])
+    p, e = two_prod_dekker(hi, n_hi[:, None])
     lo = ((X - p) - e - hi * n_lo[:, None]) / n_hi[:, None]
     return hi, lo
 

@@ -28,6 +28,7 @@ import numpy as np
 from . import _generated as _g
 from ._generated import ATAN_DD_TERMS, ATAN_K, PI_DD, S3_DD_TERMS
 from ._numba import numba_or_none
+from .floats import two_prod_dekker as _two_prod_dekker
 
 # the tables as arrays: numba reads a global array as a constant (a tuple indexed by a loop variable is
 # copied onto the stack at every access)
@@ -53,7 +54,6 @@ REL_DIV = 8 * U2
 REL_SQRT = 8 * U2
 REL_ATAN2 = 8 * U2
 REL_S3 = 16 * U2
-_SPLIT = 134217729.0  # 2^27 + 1 (Dekker's split)
 
 
 @jit
@@ -69,18 +69,6 @@ def quick_two_sum(a, b):
     """As :func:`two_sum` for ``|a| >= |b|`` (Dekker)."""
     s = a + b
     return s, b - (s - a)
-
-
-def _two_prod_dekker(a, b):
-    """``p = fl(a b)`` and ``e`` with ``a b = p + e`` exactly (Dekker's split, no fma)."""
-    p = a * b
-    t = _SPLIT * a
-    ah = t - (t - a)
-    al = a - ah
-    t = _SPLIT * b
-    bh = t - (t - b)
-    bl = b - bh
-    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
 
 
 if _nb is not None:

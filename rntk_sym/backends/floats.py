@@ -19,6 +19,22 @@ def _s3_series(a, sin_a=None, cos_a=None):
     return acc * a2 * a
 
 
+_SPLIT = 134217729.0  # 2^27 + 1 (Dekker's splitter for float64)
+
+
+def two_prod_dekker(a, b):
+    """``p = fl(a b)`` and the exact error ``e``: ``a b = p + e`` (Dekker's split; no fma in numpy), for
+    floats or numpy arrays."""
+    p = a * b
+    c = _SPLIT * a
+    ah = c - (c - a)
+    al = a - ah
+    c = _SPLIT * b
+    bh = c - (c - b)
+    bl = b - bh
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
 def _two_sum(a, b):
     """``s = fl(a + b)`` and the exact rounding error ``e``: ``a + b = s + e`` (Knuth)."""
     s = a + b
