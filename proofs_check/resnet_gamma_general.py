@@ -26,7 +26,9 @@ ID = "015-gamma-diagram-any-activation"
 CLAIM = ("ResNet alpha = L^-gamma with erf and GELU: gamma > 1/2 the one-layer kernel at rate L^-(2 gamma - 1), "
          "gamma = 1/2 the continuum system at rate 1/L, gamma < 1/2 degenerate: erf NTK -> 0 like "
          "exp(-(4/pi) sigma_w sqrt(tau)) and GP -> 0 like tau^-(1 - 2/pi); GELU NTK -> 1/4, GP -> 1")
-SOURCE = "derived here (docs/asymptotics.md sec. 10; issue 15 item 3), not from a paper"
+SOURCE = ("derived in docs/asymptotics.md sec. 10 (extends the relu ResNet's gamma phase diagram of \"Improve "
+          "Generalization Ability of Deep Wide Residual Network with A Suitable Scaling Factor\", arXiv:2403.04545, "
+          "to any activation)")
 RHO = 0.5
 ERF = dict(activation="erf", weight_var="1.5", bias_var="0.1")
 GELU = dict(activation="gelu", weight_var="1", bias_var="0.2")
