@@ -201,10 +201,14 @@ def _echo(args) -> dict:
     return {"arch": args.arch, "rho": args.rho, "gamma": args.gamma, "alpha": args.alpha, "beta": args.beta}
 
 
+def _network(args) -> dict:
+    """The network options given (``activation``, ``weight_var``, ``bias_var``; None left out)."""
+    return {k: v for k in ("activation", "weight_var", "bias_var") if (v := getattr(args, k)) is not None}
+
+
 def _cmd_limit(args) -> dict:
     asy, kw = _limit_args(args)
-    network = {"activation": args.activation, "weight_var": args.weight_var, "bias_var": args.bias_var}
-    extra = {k: v for k, v in network.items() if v is not None}
+    extra = _network(args)
     if args.kernel != "ntk":
         extra["kernel"] = args.kernel
     res = _limit_json(asy.limit(args.arch, args.rho, **kw, **extra), kw["digits"])
@@ -221,10 +225,10 @@ def _print_limit(res: dict) -> None:
 def _cmd_rate(args) -> dict:
     from . import general
 
-    network = {"activation": args.activation, "weight_var": args.weight_var, "bias_var": args.bias_var}
-    extra = {k: v for k, v in network.items() if v is not None}
-    seeds = not general.uses_general(args.arch, **network, gamma=args.gamma, alpha=args.alpha)
-    at_edge = seeds or str(args.weight_var).strip().lower() == "eoc"  # the seeds' relu sits at its edge of chaos
+    extra = _network(args)
+    seeds = not general.uses_general(args.arch, extra.get("activation"), extra.get("weight_var"),
+                                     extra.get("bias_var"), gamma=args.gamma, alpha=args.alpha)
+    at_edge = seeds or inputs.is_eoc(args.weight_var)  # the seeds' relu sits at its edge of chaos
     if not at_edge:  # ordered and chaotic phases: the derived exponential forms, prefactors fitted
         return _cmd_fitted_rate(args, extra)
     asy, kw = _limit_args(args)

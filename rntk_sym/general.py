@@ -64,7 +64,7 @@ def resolve(arch: str, activation=None, weight_var=None, bias_var=None, gamma=No
     b = Fraction(0) if bias_var is None else inputs.exact_number("bias_var", bias_var)
     if b < 0:
         raise ValueError(f"bias_var: must be >= 0, got {bias_var!r}")
-    if isinstance(weight_var, str) and weight_var.strip().lower() == "eoc":
+    if inputs.is_eoc(weight_var):
         if arch == "resnet":
             raise ValueError("weight_var: 'eoc' is the FFNet's edge of chaos (docs/phases.md); the ResNet's one-point "
                              "analysis is not done yet")

@@ -115,6 +115,12 @@ MAX_DEPTH_EXPONENT = 100  # depths up to 10^100, the skip-ahead's reach: its cos
 _POWER = re.compile(r"^\s*(\d+)\s*(?:\*\*|\^)\s*(\d+)\s*$")  # B**E or B^E, B and E plain integers
 
 
+def is_eoc(weight_var) -> bool:
+    """Whether ``weight_var`` is the word ``"eoc"`` (any case, spaces around): the edge of chaos, resolved by
+    :func:`rntk_sym.general.resolve` and :func:`rntk_sym.phase.phase`."""
+    return isinstance(weight_var, str) and weight_var.strip().lower() == "eoc"
+
+
 def integer(name: str, x) -> int:
     """An exact integer in ``[1, 10^MAX_DEPTH_EXPONENT]``: a Python or numpy integer, or a string in an
     exact notation: ``"1000"``, ``"1e3"`` / ``"1.5e3"`` (a decimal whose value is an integer),

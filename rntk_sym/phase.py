@@ -326,7 +326,7 @@ def phase(activation="relu", weight_var=None, bias_var=None, *, arch: str = "ffn
         eoc_value = edge_of_chaos(act, b, digits=digits)
     except ValueError as exc:
         eoc_note = str(exc).partition(": ")[2]
-    at_eoc = isinstance(weight_var, str) and weight_var.strip().lower() == "eoc"
+    at_eoc = inputs.is_eoc(weight_var)
     if at_eoc:
         if eoc_value is None:
             raise _fail("weight_var", eoc_note)

@@ -610,7 +610,7 @@ def network(activation=None, weight_var=None, bias_var=None) -> dict:
     if not given:
         return {}
     for arch in ("ffnet", "resnet"):  # "eoc" exists for the ffnet only: validated there
-        if arch == "resnet" and str(weight_var).strip().lower() == "eoc":
+        if arch == "resnet" and inputs.is_eoc(weight_var):
             continue
         if not general.uses_general(arch, activation, weight_var, bias_var, gamma="1" if arch == "resnet" else None):
             return {}
@@ -668,7 +668,7 @@ def kernels_data(*, max_depth=10**4, depths=None, n_rho: int = 401, n_limit: int
     limit_rhos[0], limit_rhos[-1] = -1.0, 1.0
     cases, done = [], 0
     for k, (label, arch, scale) in enumerate(KERNEL_CASES):
-        if net and arch == "resnet" and str(net.get("weight_var")).strip().lower() == "eoc":
+        if net and arch == "resnet" and inputs.is_eoc(net.get("weight_var")):
             continue
         vals = []
         for L in depths:

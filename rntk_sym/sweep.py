@@ -117,7 +117,7 @@ def model_of(arch: str, activation=None, weight_var=None, bias_var=None) -> tupl
     names = ("activation", "weight_var", "bias_var")
     if activation is None and weight_var is None and bias_var is None:
         return tuple((n, None) for n in names)
-    eoc = isinstance(weight_var, str) and weight_var.strip().lower() == "eoc"
+    eoc = inputs.is_eoc(weight_var)
     m = general.resolve(arch, activation, weight_var, bias_var, gamma="1" if arch == "resnet" else None)
     if general.is_seed_model(m):
         return tuple((n, None) for n in names)
