@@ -46,10 +46,10 @@ def _antipodal(m) -> bool:
 
 
 def _continuum_terms(m, rho: Fraction, beta2: Fraction, limit, kernel: str, digits: int):
-    """``[(a_1, err), (a_2, err)]`` in ``value_L = F_0 + a_1/L + a_2/L^2 + ...`` for ``alpha^2 = beta^2/L``: the
-    exact recursion (arb balls, :func:`rntk_sym.general.kernel`) at ``L = n_k^2``, ``(value_L - F_0) L`` fitted by a
-    polynomial in ``1/L`` through all levels and through all but the first; error = twice their difference plus
-    the propagated errors of ``F_0`` (times ``L``) and of the values."""
+    """``[(a_1, err), (a_2, err)]`` in ``value_L = F_0 + a_1/L + a_2/L^2 + ...`` for ``alpha^2 = beta^2/L``, and the
+    depths: the exact recursion (arb balls, :func:`rntk_sym.general.kernel`) at ``L = n_k^2``, ``(value_L - F_0) L``
+    fitted by a polynomial in ``1/L`` through all levels and through all but the first; error = twice their
+    difference plus the errors of the values and of ``F_0`` (times ``L``) through the fit."""
     from .asymptotics import _poly_coefficients
     from .general import kernel as general_kernel
 
@@ -68,9 +68,10 @@ def _continuum_terms(m, rho: Fraction, beta2: Fraction, limit, kernel: str, digi
         ys.append((ctx.mpf(kv.value) - f0) * n * n)
         verr = max(verr, (ctx.mpf(kv.error) + f0err) * n * n)
     hi, lo = _poly_coefficients(ctx, hs, ys), _poly_coefficients(ctx, hs[1:], ys[1:])
-    # the fit's error amplification: the Vandermonde solve in 1/L multiplies the values' errors by at most the
-    # sum of |coefficients| of the Lagrange basis, bounded crudely here by (2 n_max^2)^k for a_(k+1)
-    return [(hi[k], 2 * abs(hi[k] - lo[k]) + verr * (2 * ns[-1] ** 2) ** k) for k in range(2)], [n * n for n in ns]
+    # the values' errors reach coefficient k at most amplified by the row sum of |inverse Vandermonde| (in 1/L)
+    inv = ctx.inverse(ctx.matrix([[h ** j for j in range(len(hs))] for h in hs]))
+    amp = [sum(abs(inv[k, i]) for i in range(len(hs))) for k in range(2)]
+    return [(hi[k], 2 * abs(hi[k] - lo[k]) + verr * amp[k]) for k in range(2)], [n * n for n in ns]
 
 
 def expansion(rho, *, gamma=None, alpha=None, beta=None, digits: int = 20, activation=None, weight_var=None,
@@ -111,7 +112,8 @@ def expansion(rho, *, gamma=None, alpha=None, beta=None, digits: int = 20, activ
         return Expansion(lim, [Term(ctx.mpf(a), ctx.mpf(e) + ctx.mpf(10) ** (-digits - 5), 2 * g - 1, 0, None)],
                          f"L^-({rest})", "derived: " + ("GP_L = rho + (E12 - rho E11) tau" if gp else
                                                         "NTK_L = N_1 + a tau, a = (g12 - N_1 g11)/(2 f11)")
-                         + ", tau = L^(1 - 2 gamma) (docs/asymptotics.md sec. 10.1; a by mpmath.diff, two precisions)")
+                         + ", tau = L^(1 - 2 gamma) (docs/asymptotics.md sec. 10.1; "
+                         + ("closed form" if gp else "df/dt by mpmath.diff") + ", error from two precisions)")
     if st.regime == "continuum":
         terms, depths = _continuum_terms(m, r, st.beta_squared(), lim, kernel, digits)
         return Expansion(lim, [Term(v, e, Fraction(k + 1), 0, None) for k, (v, e) in enumerate(terms)], "L^-3",
