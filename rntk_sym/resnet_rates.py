@@ -25,8 +25,9 @@ import sympy as sp
 from . import inputs, resnet_general
 from .general import resolve
 
-# the continuum fit (sec. 10.5): depths L = n^2 (alpha = beta/n is then exact), n ~ N0 2^(k/2), k < LEVELS
-N0, LEVELS, GUARD = 8, 9, 12
+# the continuum fit (sec. 10.5): depths L = n^2 (alpha = beta/n is then exact), n ~ N0 2^(k/2), k < levels; 7 levels
+# (L <= 4096) give a_1 to ~22 digits and a_2 to ~18 (erf 1.5/0.1), 9 levels (L <= 16384) ~26 and ~22, in twice the time
+N0, LEVELS, MORE_LEVELS, GUARD = 8, 7, 9, 12
 
 
 def _non_smooth(act) -> bool:
@@ -56,7 +57,7 @@ def _continuum_terms(m, rho: Fraction, beta2: Fraction, limit, kernel: str, digi
     # beta is an exact rational (rntk_sym.asymptotics.setting), so alpha = beta/n is exact at L = n^2
     beta = Fraction(math.isqrt(beta2.numerator), math.isqrt(beta2.denominator))
     start = max(N0, math.ceil(3 * beta))  # L >= 9 beta^2: the step alpha^2 <= 1/9
-    ns = sorted({round(start * 2 ** (k / 2)) for k in range(LEVELS)})
+    ns = sorted({round(start * 2 ** (k / 2)) for k in range(LEVELS if digits <= 20 else MORE_LEVELS)})
     ctx = mpmath.MPContext()
     ctx.dps = digits + GUARD
     hs, ys, verr = [], [], ctx.zero
