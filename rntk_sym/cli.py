@@ -253,9 +253,7 @@ def _cmd_fitted_rate(args, network: dict) -> dict:
     expansion, each term with its ``base`` (``coefficient L^-power base^L``) and ``"fitted": true``."""
     from .fitted_rates import fitted_rate
 
-    if inputs.choice("arch", args.arch, inputs.ARCHS) != "ffnet":
-        raise ValueError("arch: rates for other activations, variances or the GP kernel: ffnet only (ordered and "
-                         "chaotic phases, docs/asymptotics.md sec. 8)")
+    inputs.choice("arch", args.arch, inputs.ARCHS)  # the ResNet's rates are rntk_sym.resnet_rates (_cmd_rate)
     for name in ("gamma", "alpha", "beta"):
         if getattr(args, name) is not None:
             raise ValueError(f"{name}: the ffnet has no residual scale")
