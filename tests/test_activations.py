@@ -161,3 +161,32 @@ def test_registry_and_parser():
 def test_bad_activation_names(bad):
     with pytest.raises(ValueError, match="^activation"):
         get_activation(bad)
+
+
+@pytest.mark.parametrize("q", [1e3, 1e10, 1e17, 1e30])
+def test_erf_gelu_large_variances(q):
+    """The erf and GELU duals in float64 stay accurate at large variances near c = sqrt(q1 q2) (the ResNet's
+    variances grow without bound: GELU's like relu's, exponentially). Reference: the published forms (Williams
+    1997; Tsuchida et al. 2021, arXiv:2002.08517, as quoted in rntk_sym.activations.families), transcribed here
+    with their differences ``P - c^2`` and ``asin``, evaluated at 600 bits where the cancellation is harmless."""
+    with mpmath.workprec(600):
+        for gap in (mpmath.mpf(0), q * mpmath.mpf("1e-12"), q * mpmath.mpf("0.5")):
+            q1, q2 = mpmath.mpf(q), 2 * mpmath.mpf(q)
+            c = mpmath.sqrt(q1 * q2) - gap
+            P = (1 + q1) * (1 + q2)
+            d = mpmath.sqrt(P - c**2)
+            ang = mpmath.asin(c / mpmath.sqrt(P))
+            gelu = (c / 4 + c * ang / (2 * mpmath.pi) + (c**2 + q1 * q2 * d**2) / (2 * mpmath.pi * P * d),
+                    mpmath.mpf(1) / 4 + ang / (2 * mpmath.pi)
+                    + c * (1 / d**2 + (1 - q1 * q2) / P + 1) / (2 * mpmath.pi * d))
+            Pe = (1 + 2 * q1) * (1 + 2 * q2)
+            erf = (2 / mpmath.pi * mpmath.asin(2 * c / mpmath.sqrt(Pe)), 4 / (mpmath.pi * mpmath.sqrt(Pe - 4 * c**2)))
+            for name, ref in (("gelu", gelu), ("erf", erf)):
+                got = get_activation(name).expectations(np.float64(q1), np.float64(q2), np.float64(gap))
+                # a few roundings of the inputs and of the closed form: 1e-14 relative (erf's E keeps its asin,
+                # which loses half the digits of 1 - c/sqrt(q1 q2) near 1: 1e-12 at q <= 1e3 only; 8e-12 at 1e10)
+                for k, (g, r) in enumerate(zip(got, ref)):
+                    if name == "erf" and k == 0:
+                        assert q > 1e3 or abs(g - float(r)) <= 1e-12 * abs(float(r)), (name, q, float(gap))
+                        continue
+                    assert abs(g - float(r)) <= 1e-14 * abs(float(r)), (name, q, float(gap), k)

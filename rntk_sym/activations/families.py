@@ -120,9 +120,13 @@ def erf(a, b, c) -> Closed:
     ``E[erf(b u) erf(b v)] = (2/pi) asin(2 b^2 c / sqrt((1 + 2 b^2 q1)(1 + 2 b^2 q2)))`` and ``E[erf] = 0``;
     ``phi' = (2 a b / sqrt(pi)) exp(-b^2 z^2)``, ``E[exp(-b^2 (u^2 + v^2))] = det(I + 2 b^2 Sigma)^(-1/2)``.
     """
+    # det(I + 2 b^2 Sigma) = (1 + 2 b^2 q1)(1 + 2 b^2 q2) - 4 b^4 c^2 = 1 + 2 b^2 (q1 + q2) + 4 b^4 S^2, a sum of
+    # terms >= 0 (the difference cancels for large variances near c = sqrt(q1 q2)). The asin stays: at
+    # c = -sqrt(q1 q2) it is the exact negative of the diagonal's value, which the complement N of
+    # rntk_sym.general relies on for unequal norms that differ by rounding (docs/activations.md, "Unequal norms")
     P = (1 + 2 * b**2 * Q1) * (1 + 2 * b**2 * Q2)
     gp = a**2 * 2 / sp.pi * sp.asin(2 * b**2 * C / sp.sqrt(P)) + c**2
-    dgp = 4 * a**2 * b**2 / (sp.pi * sp.sqrt(P - 4 * b**4 * C**2))
+    dgp = 4 * a**2 * b**2 / (sp.pi * sp.sqrt(1 + 2 * b**2 * (Q1 + Q2) + 4 * b**4 * S**2))
     return Closed(a * sp.erf(b * Z) + c, 2 * a * b / sp.sqrt(sp.pi) * sp.exp(-(b**2) * Z**2), gp, dgp)
 
 
@@ -132,14 +136,16 @@ def gelu() -> Closed:
     Tsuchida, Pearce, van der Heide, Roosta, Gallagher, "Avoiding kernel fixed points: computing with
     ELU and GELU infinite networks" (AAAI 2021, arXiv 2002.08517): with ``P = (1 + q1)(1 + q2)`` and
     ``d^2 = P - c^2``, ``gp = c/4 + c asin(c/sqrt P)/(2 pi) + (c^2 + q1 q2 d^2)/(2 pi P d)``,
-    ``dgp = 1/4 + asin(c/sqrt P)/(2 pi) + c (1/d^2 + (1 - q1 q2)/P + 1)/(2 pi d)``.
+    ``dgp = 1/4 + asin(c/sqrt P)/(2 pi) + c (1/d^2 + (1 - q1 q2)/P + 1)/(2 pi d)``. Written without
+    cancellation for large variances near ``c = sqrt(q1 q2)``: ``d^2 = 1 + q1 + q2 + S^2``,
+    ``asin(c/sqrt P) = atan(c/d)``, ``(1 - q1 q2)/P + 1 = (2 + q1 + q2)/P``.
     """
     P = (1 + Q1) * (1 + Q2)
-    d2 = P - C**2
+    d2 = 1 + Q1 + Q2 + S**2
     d = sp.sqrt(d2)
-    ang = sp.asin(C / sp.sqrt(P))
+    ang = sp.atan(C / d)
     gp = C / 4 + C * ang / (2 * sp.pi) + (C**2 + Q1 * Q2 * d2) / (2 * sp.pi * P * d)
-    dgp = sp.Rational(1, 4) + ang / (2 * sp.pi) + C * (1 / d2 + (1 - Q1 * Q2) / P + 1) / (2 * sp.pi * d)
+    dgp = sp.Rational(1, 4) + ang / (2 * sp.pi) + C * (1 / d2 + (2 + Q1 + Q2) / P) / (2 * sp.pi * d)
     Phi = (1 + sp.erf(Z / sp.sqrt(2))) / 2
     return Closed(Z * Phi, Phi + Z * sp.exp(-(Z**2) / 2) / sp.sqrt(2 * sp.pi), gp, dgp)
 
