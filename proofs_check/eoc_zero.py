@@ -3,7 +3,7 @@
 
     c_inf(rho) = F(q_N, c_N) for every N     (F the invariant of one layer, rntk_sym.eoc_zero.invariant)
     GP_L  = c_inf + A/L - A C_q log L/L^2 + O(1/L^2),    A = c_inf (1 - c_inf^2)/6,  C_q = 1 - b/a^2
-    NTK_L = c_inf - 2 A log L/L + O(1/L)
+    NTK_L = c_inf - 2 A log L/L + E/L + O(log^2 L/L^2),   E = A (1 - 2 log a) + K' - c_inf K
 
 (the normalized NTK tends to the frozen correlation; ``A`` and ``-2 A`` are the same function of ``c_inf`` for every
 such activation). Evidence: (1) the invariant along the exact recursion (mpmath, 40 digits): ``F(q_N, c_N)`` at
@@ -12,7 +12,10 @@ such activation). Evidence: (1) the invariant along the exact recursion (mpmath,
 the two terms, times ``L^2``, within 0.25 (measured -0.059 for erf at rho = 0.5, flat from L = 1000 to 64000; a 1%
 error in ``A`` moves it by 0.6 at L = 1000), and the NTK's log-slope
 ``(L2 (NTK_L2 - c_inf) - L1 (NTK_L1 - c_inf))/log(L2/L1)`` within ``2 log L1/L1`` of ``-2 A`` (measured 1.1e-3 off at
-L1 = 1000). sin only without ``--quick`` and to L = 16000: its closed form loses ``~eps/q`` per layer in float64 as
+L1 = 1000), and the NTK's residual after ``E/L`` (``E`` from the homogeneous coefficients ``K, K'`` on the 36-digit
+recursion, :func:`rntk_sym.eoc_zero.ntk_constant`) times ``L^2/log^2 L`` within 0.2 (measured 0.046 for erf from
+L = 16000 to 256000; an error of 0.01 in ``E`` moves it by 0.58 at L = 4000). sin only without ``--quick`` and to
+L = 16000: its closed form loses ``~eps/q`` per layer in float64 as
 ``q -> 0`` (measured 3e-10 at L = 16000)."""
 from __future__ import annotations
 
@@ -30,8 +33,8 @@ from .core import make
 
 ID = "eoc-zero-q-limit"
 CLAIM = ("at the bias-free edge of chaos with q* = 0 (erf at sigma_w^2 = pi/4, sin at 1) both normalized kernels tend "
-         "to the frozen correlation c_inf(rho): GP_L - c_inf ~ A/L - A C_q log L/L^2, NTK_L - c_inf ~ -2 A log L/L, "
-         "A = c_inf (1 - c_inf^2)/6")
+         "to the frozen correlation c_inf(rho): GP_L - c_inf ~ A/L - A C_q log L/L^2, "
+         "NTK_L - c_inf ~ -2 A log L/L + E/L, A = c_inf (1 - c_inf^2)/6, E = A (1 - 2 log a) + K' - c_inf K")
 SOURCE = ("derived in docs/asymptotics.md sec. 9.3; the setting is the edge of chaos of Schoenholz, Gilmer, Ganguli, "
           "Sohl-Dickstein 2017 (arXiv:1611.01232) and Hayou, Doucet, Rousseau 2019 (arXiv:1902.06853) at "
           "sigma_b^2 = 0, where q* = 0")
@@ -71,6 +74,7 @@ def check(quick: bool = True, *, evaluate=exact, progress=None):
         a = get_activation(act)
         c = float(eoc_zero.correlation_limit(rho, a, 16)[0])
         A, Cq = c * (1 - c * c) / 6, float(eoc_zero.coefficients(a)["C_q"])
+        E = float(eoc_zero.ntk_constant(rho, a, 16)[0])
         ntk = [evaluate(act, rho, L, "ntk") for L in depths]
         gp = [evaluate(act, rho, L, "gp") for L in depths]
         for i, L in enumerate(depths):
@@ -79,6 +83,12 @@ def check(quick: bool = True, *, evaluate=exact, progress=None):
                          "L^2 GP residual": res, "tolerance": 0.25})
             if not abs(res) <= 0.25:
                 failed.append(f"{act} rho = {rho}, L = {L}: L^2 (GP_L - c_inf - A/L + A C_q log L/L^2) = {res:.3g}")
+            resn = (L * L / math.log(L) ** 2) * (ntk[i] - c + 2 * A * math.log(L) / L - E / L)
+            rows.append({"activation": act, "rho": rho, "L": L, "E": E, "L^2/log^2 L NTK residual": resn,
+                         "tolerance": 0.2})
+            if not abs(resn) <= 0.2:
+                failed.append(f"{act} rho = {rho}, L = {L}: L^2/log^2 L (NTK_L - c_inf + 2A log L/L - E/L) = "
+                              f"{resn:.3g}")
             if i:
                 L1 = depths[i - 1]
                 slope = (L * (ntk[i] - c) - L1 * (ntk[i - 1] - c)) / math.log(L / L1)

@@ -16,8 +16,10 @@ are polynomials in ``c`` with rational coefficients in the ``r_k`` (:func:`maps`
 
 Derived (sec. 9.3), for odd ``phi`` (``r_2 = 0``, so ``a = -r_3``; ``a > 0`` is needed for ``q* = 0``):
 ``GP_L = c_inf + A/L - A C_q log L/L^2 + O(1/L^2)`` with ``A = c_inf (1 - c_inf^2)/6``, and
-``NTK_L = c_inf - 2 A log L/L + O(1/L)``: the normalized NTK tends to the frozen correlation ``c_inf(rho)``, and
-``A`` and ``-2 A`` are universal functions of ``c_inf``.
+``NTK_L = c_inf - 2 A log L/L + E/L + O(log^2 L/L^2)``: the normalized NTK tends to the frozen correlation
+``c_inf(rho)``; ``A`` and ``-2 A`` are universal functions of ``c_inf``; ``E = A (1 - 2 log a) + K' - c_inf K`` with
+``K, K'`` the coefficients of the homogeneous solution of the NTK recursion (:func:`ntk_solutions`,
+:func:`ntk_constant`).
 """
 from __future__ import annotations
 
@@ -34,13 +36,15 @@ ORDER = 8  # terms f_1..f_ORDER of the invariant
 SERIES = ORDER + 2  # q-order of the maps
 
 
-# Polynomials in (q, c) with exact rational coefficients: {(degree in q, degree in c): Fraction}, truncated in q.
+# Polynomials in (q, c) with exact rational coefficients: {(degree in q, degree in c): Fraction}, truncated in q
+# (the NTK's formal solution adds a third degree, in log q: the same helpers take keys of any length).
 def _mul(x: dict, y: dict, n: int) -> dict:
     out: dict = {}
-    for (i, j), a in x.items():
-        for (k, m), b in y.items():
-            if i + k <= n:
-                out[i + k, j + m] = out.get((i + k, j + m), 0) + a * b
+    for kx, a in x.items():
+        for ky, b in y.items():
+            if kx[0] + ky[0] <= n:
+                key = tuple(s + t for s, t in zip(kx, ky))
+                out[key] = out.get(key, 0) + a * b
     return {k: v for k, v in out.items() if v}
 
 
@@ -272,6 +276,108 @@ def correlation_limit(rho, activation, digits: int = 20):
     return v3, abs(v2 - v1) + 2 * t1 + abs(v3 - v2)
 
 
+def _lift(p: dict) -> dict:
+    return {(i, j, 0): v for (i, j), v in p.items()}
+
+
+@cache
+def ntk_solutions(act) -> tuple:
+    """``(G, H)``, polynomials in ``(q, c, log q)`` (``{(i, j, m): Fraction}``, to order ``q^ORDER``): a formal
+    solution ``G = c/a + g_L(c) q log q + ...`` of the NTK recursion ``T' <- chi(q, c) T' + V(q) c'`` (one layer,
+    ``G(V, c') = chi G + E12``; the coefficient of ``q log q`` is forced by the resonance, that of ``q`` set to 0) and
+    the homogeneous solution ``H = q + ...`` (``H(V, c') = chi H``, no logarithms). Every order is solved exactly; the
+    residual's lower orders are checked to vanish (AssertionError otherwise)."""
+    V, e12, chi = (_lift(p) for p in maps(act))
+    cmap = _lift(correlation_map(act))
+    a = coefficients(act)["a"]
+    n = ORDER + 1
+    w = _add({(i - 1, j, 0): v for (i, j, _), v in V.items()}, {(0, 0, 0): Fraction(-1)})  # V/q - 1
+    lam, wk = {}, {(0, 0, 0): Fraction(1)}
+    for k in range(1, n + 1):  # log V = log q + log(1 + w)
+        wk = _mul(wk, w, n)
+        lam = _add(lam, _scale(wk, Fraction((-1) ** (k + 1), k)))
+    bases = (V, cmap, _add({(0, 0, 1): Fraction(1)}, lam))
+    powers = ([{(0, 0, 0): Fraction(1)}], [{(0, 0, 0): Fraction(1)}], [{(0, 0, 0): Fraction(1)}])
+
+    def power(axis, k):
+        while len(powers[axis]) <= k:
+            powers[axis].append(_mul(powers[axis][-1], bases[axis], n))
+        return powers[axis][k]
+
+    def residual(P, forcing):  # P(V, c', log V) - chi P - forcing
+        out: dict = {}
+        for key, v in P.items():
+            out = _add(out, _scale(_mul(_mul(power(0, key[0]), power(1, key[1]), n), power(2, key[2]), n), v))
+        return _add(out, _scale(_mul(chi, P, n), -1), _scale(forcing, -1))
+
+    def at_order(R, k):  # {log power m: {(0, j, 0): value}} of the q^k coefficient
+        out: dict = {}
+        for (i, j, m), v in R.items():
+            if i == k:
+                out.setdefault(m, {})[0, j, 0] = v
+        return out
+
+    G = {(0, 1, 0): 1 / a}
+    for k in range(1, ORDER + 1):  # adding d(c, l) q^k moves the order q^(k+1) by -(k-1) a d - a dd/dl
+        R = residual(G, e12)
+        assert all(i > k for (i, _, _) in R), "the NTK's formal solution: lower orders do not vanish"
+        Rk, d = at_order(R, k + 1), {}
+        for m in range(max(Rk, default=0), -1, -1):
+            if k == 1:  # resonance: the log's coefficient absorbs the order, the q term is free (0)
+                if m in Rk:
+                    d[m + 1] = _scale(Rk[m], 1 / (a * (m + 1)))
+            else:
+                d[m] = _scale(_add(Rk.get(m, {}), _scale(d.get(m + 1, {}), -a * (m + 1))), 1 / ((k - 1) * a))
+        for m, dm in d.items():
+            G = _add(G, {(k, j, m): v for (_, j, _), v in dm.items()})
+    H = {(1, 0, 0): Fraction(1)}
+    for k in range(1, ORDER):  # adding d(c) q^(k+1) moves the order q^(k+2) by -k a d
+        R = residual(H, {})
+        assert all(i > k + 1 for (i, _, _) in R) and all(m == 0 for (_, _, m) in R)
+        H = _add(H, {(k + 1, j, 0): v / (k * a) for (_, j, _), v in at_order(R, k + 2).get(0, {}).items()})
+    return G, H
+
+
+def _poly3(ctx, P: dict, q, c):
+    lq = ctx.log(q)
+    return ctx.fsum(ctx.mpf(v.numerator) / v.denominator * q ** i * c ** j * lq ** m for (i, j, m), v in P.items())
+
+
+def ntk_constant(rho, activation, digits: int = 20):
+    """``E`` in ``NTK_L = c_inf - 2 A log L/L + E/L + O(log^2 L/L^2)`` (sec. 9.3), ``(value, error)``:
+    ``E = A (1 - 2 log a) + K' - c_inf K`` with ``K' = (Theta'_N - G(q_N, c_N))/H(q_N, c_N)`` and
+    ``K = (Theta_N - G(q_N, 1))/H(q_N, 1)`` the coefficients of the homogeneous solution in the NTK off and on the
+    diagonal (:func:`ntk_solutions`), read off the exact mpmath recursion at depths ``N`` and ``4N``; error: their
+    difference plus the error of ``c_inf``."""
+    from .activations import get_activation
+    from .general import Model, run
+
+    act = get_activation(activation) if isinstance(activation, str) else activation
+    _require_odd(act)
+    r = inputs.rho_exact(rho, digits + 10)
+    cinf, cerr = correlation_limit(rho, act, digits)
+    a = coefficients(act)["a"]
+    G, H = ntk_solutions(act)
+    N = max(200, math.ceil(10 ** ((digits + 5) / ORDER) / float(a)))
+    prec = int(math.ceil((digits + 30) * math.log2(10)))
+    weight_var = Fraction(str(sp.N(edge_weight_var(act), digits + 45)))
+    m = Model("ffnet", act, weight_var, Fraction(0), None)
+    ctx = _ctx(digits + 10)
+    out = []
+    for depth in (N, 4 * N):
+        with mpmath.workprec(prec):
+            one = mpmath.mpf(1)
+            u, v = (mpmath.mpf(x.numerator) / x.denominator for x in (1 - r, 1 + r))
+            k12, k11, _ = run("mp", m, one, one, u, depth, "gp", normalize=False, v=v)
+            o12, o11, _ = run("mp", m, one, one, u, depth, "ntk", normalize=False, v=v)
+            q, c = ctx.mpf(k11), ctx.mpf(k12 / k11)
+            kp = (ctx.mpf(k12 + o12) - _poly3(ctx, G, q, c)) / _poly3(ctx, H, q, c)
+            k = (ctx.mpf(k11 + o11) - _poly3(ctx, G, q, ctx.one)) / _poly3(ctx, H, q, ctx.one)
+        A = cinf * (1 - cinf ** 2) / 6
+        out.append(A * (1 - 2 * ctx.log(ctx.mpf(a.numerator) / a.denominator)) + kp - cinf * k)
+    return out[1], abs(out[1] - out[0]) + cerr * (1 + abs(out[1]))
+
+
 def limit(rho, activation, *, kernel: str = "ntk", digits: int = 20):
     """:class:`rntk_sym.asymptotics.Limit` of the normalized NTK or GP kernel (``kernel``) at the ``q* = 0`` edge:
     both tend to ``c_inf(rho)`` (:func:`correlation_limit`; sec. 9.3)."""
@@ -287,7 +393,8 @@ def limit(rho, activation, *, kernel: str = "ntk", digits: int = 20):
 
 def expansion(rho, activation, *, kernel: str = "ntk", digits: int = 20):
     """:class:`rntk_sym.asymptotics.Expansion` at the ``q* = 0`` edge (sec. 9.3), with ``A = c_inf (1 - c_inf^2)/6``:
-    NTK ``-2 A log L/L``, remainder ``O(1/L)``; GP ``A/L - A C_q log L/L^2``, remainder ``O(1/L^2)``."""
+    NTK ``-2 A log L/L + E/L`` (:func:`ntk_constant`), remainder ``O(log^2 L/L^2)``; GP ``A/L - A C_q log L/L^2``,
+    remainder ``O(1/L^2)``."""
     from .asymptotics import Expansion, Term
 
     lim = limit(rho, activation, kernel=kernel, digits=digits)
@@ -296,13 +403,16 @@ def expansion(rho, activation, *, kernel: str = "ntk", digits: int = 20):
     Ae = ce * abs(1 - 3 * c * c) / 6 + abs(A) * mpmath.mpf(10) ** (-digits - 5)
     Cq = coefficients(activation)["C_q"]
     form = (f"q* = 0 edge: A = c_inf (1 - c_inf^2)/6, C_q = 1 - b/a^2 = {Cq} (length map q - a q^2 + b q^3, "
-            "docs/asymptotics.md sec. 9.3; the NTK's 1/L constant needs the orbit constants)")
+            "docs/asymptotics.md sec. 9.3; the NTK's 1/L constant E = A (1 - 2 log a) + K' - c_inf K from the NTK's "
+            "homogeneous coefficients on the exact recursion)")
     if kernel == "ntk":
-        return Expansion(lim, [Term(-2 * A, 2 * Ae, Fraction(1), 1, None)], "1/L", form)
+        E, Ee = ntk_constant(rho, activation, digits)
+        return Expansion(lim, [Term(-2 * A, 2 * Ae, Fraction(1), 1, None), Term(E, Ee, Fraction(1), 0, None)],
+                         "log(L)^2 / L^2", form)
     cq = mpmath.mpf(Cq.numerator) / Cq.denominator
     return Expansion(lim, [Term(A, Ae, Fraction(1), 0, None), Term(-A * cq, Ae * abs(cq), Fraction(2), 1, None)],
                      "1/L^2", form)
 
 
 __all__ = ["zero_edge", "edge_weight_var", "maps", "correlation_map", "coefficients", "invariant",
-           "correlation_limit", "taylor_derivatives", "limit", "expansion"]
+           "correlation_limit", "taylor_derivatives", "limit", "expansion", "ntk_solutions", "ntk_constant"]

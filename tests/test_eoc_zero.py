@@ -112,3 +112,16 @@ def test_cli_limit_and_rate_json(capsys):
     assert abs(float(rate["terms"][0]["coefficient"]) + cinf * (1 - cinf ** 2) / 3) < 1e-15
     with pytest.raises(ValueError, match="^activation: .*phi''\\(0\\)"):  # not odd: not derived
         eoc_zero.correlation_limit("0.5", get_activation("sin:1,1,0.5"))
+
+
+def test_ntk_constant_against_the_recursion():
+    # E (the NTK's 1/L constant, from the homogeneous coefficients at two depths: error < 1e-18) against the 30-digit
+    # recursion at L = 2000: the residual after the three terms is O(log^2 L/L^2) (measured 0.047 log^2 L/L^2 from
+    # L = 1000 to 256000, erf at rho = 0.5); bound 0.08. E off by 10% would move the residual by more than the bound
+    ex = eoc_expansion("-0.3", "erf", 0, digits=20)
+    (log_term, e_term), lim = ex.terms, ex.limit
+    assert e_term.error < 1e-18 and lim.error < 1e-18
+    L = 2000
+    n = kernel("ffnet", "-0.3", L, activation="erf", weight_var="eoc", digits=30).value
+    res = n - lim.value - log_term.coefficient * mpmath.log(L) / L - e_term.coefficient / L
+    assert abs(res) < 0.08 * math.log(L) ** 2 / L ** 2 < 0.1 * abs(e_term.coefficient) / L
