@@ -125,3 +125,14 @@ def test_ntk_constant_against_the_recursion():
     n = kernel("ffnet", "-0.3", L, activation="erf", weight_var="eoc", digits=30).value
     res = n - lim.value - log_term.coefficient * mpmath.log(L) / L - e_term.coefficient / L
     assert abs(res) < 0.08 * math.log(L) ** 2 / L ** 2 < 0.1 * abs(e_term.coefficient) / L
+
+
+def test_figure_labels_the_zero_q_edge():
+    # rntk plot eoc prints c_inf(0.5) at erf's bias-free edge: the limit rntk limit gives (10 digits there: 1e-9;
+    # the value itself is tested against the recursion above); relu's edge is kinked (1/4), no q* = 0 label
+    from rntk_sym.eoc_plot import edge_limits
+
+    e = edge_limits(ERF)
+    assert e["edge_kind"] == "smooth" and abs(e["zero_q_limit"] - eoc_limit("0.5", "erf", 0, digits=20).value) < 1e-9
+    r = edge_limits(get_activation("relu"))
+    assert r["edge_kind"] == "kinked" and r["zero_q_limit"] is None
