@@ -258,7 +258,12 @@ def correlation_limit(rho, activation, digits: int = 20):
 
     act = get_activation(activation) if isinstance(activation, str) else activation
     _require_odd(act)
-    r = inputs.rho_exact(rho, digits + 10)
+    return _correlation_limit(inputs.rho_exact(rho, digits + 10), act, digits)
+
+
+@cache
+def _correlation_limit(r: Fraction, act, digits: int):
+    """:func:`correlation_limit` at the exact ``r`` (cached: ``rntk rate`` asks for it three times)."""
     a = float(coefficients(act)["a"])
     N = max(64, math.ceil(10 ** ((digits + 5) / (ORDER + 1)) / a))
     fs = invariant(act)

@@ -216,7 +216,9 @@ def _one_run(act, sw2, sb2, norm, prec, eoc: bool):
         if qs == 0:
             t = m.tiny
             chi1 = m.chi(t)
-            cs, chics = mpmath.mpf(1), m.chi(t) * t / (m.V(t) - sb2m)
+            den = m.V(t) - sb2m  # 0 where V's closed form cancels at q = tiny (sin: 1 - e^(-2q)); then the limit
+            # of chi(q) q/V(q) is 1: chi(q) and V(q)/q both tend to sigma_w^2 phi'(0)^2
+            cs, chics = mpmath.mpf(1), m.chi(t) * t / den if den > 0 else mpmath.mpf(1)
             note = ("q* = 0: the variances vanish; the values at q* are limits q -> 0, and the correlation map "
                     "degenerates to E(q, q, c q)/E(q, q, q), marginal at c* = 1")
         else:

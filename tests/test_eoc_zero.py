@@ -98,6 +98,11 @@ def test_check_fails_on_wrong_coefficients():
 def test_phase_reports_zero():
     p = phase("erf", "eoc", 0, digits=20)
     assert p.q_star.value == 0 and p.phase == "edge of chaos"
+    # sin: V(q) = (1 - e^(-2q))/2 cancels to 0 at the tiny q where phase evaluates the limits (it divided by 0);
+    # chi_{c*} -> 1 at q* = 0 (chi(q) and V(q)/q both tend to sigma_w^2 phi'(0)^2), also in the ordered phase
+    for w, ph in (("eoc", "edge of chaos"), ("0.5", "ordered")):
+        s = phase("sin", w, 0, digits=16)
+        assert s.q_star.value == 0 and s.phase == ph and abs(s.chi_c_star.value - 1) < 1e-15
     with mpmath.workdps(40):  # sigma_w^2 phi'(0)^2 = 1: pi/4 for erf
         assert abs(p.chi_1.value - 1) < 1e-19 and abs(p.edge_of_chaos_weight_var.value - mpmath.pi / 4) < 1e-19
 
