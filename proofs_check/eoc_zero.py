@@ -47,11 +47,9 @@ def exact(act, rho, L, kernel):
 
 def invariance(act, rho, depths=(100, 1600), digits=40):
     """``(F(q_N, c_N), c_N)`` along the exact mpmath recursion at each depth ``N``."""
-    import sympy as sp
-
     a = get_activation(act)
     prec = int(digits * 3.33) + 20
-    weight_var = Fraction(str(sp.N(eoc_zero.edge_weight_var(a), digits + 15)))
+    weight_var = eoc_zero.edge_fraction(a, digits)
     ctx = mpmath.MPContext()
     ctx.prec = prec
     out = []

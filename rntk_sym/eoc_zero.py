@@ -221,17 +221,27 @@ def _ctx(digits: int) -> mpmath.MPContext:
     return ctx
 
 
-def _state(act, rho: Fraction, depth: int, prec: int, weight_var: Fraction):
-    """``(q, c)`` after ``depth`` layers of the exact recursion (:func:`rntk_sym.general.run`, mpmath at ``prec``
-    bits): ``q = k_{depth+1}(x, x)``, ``c`` the normalized GP kernel ``GP_depth``."""
+def edge_fraction(act, digits: int) -> Fraction:
+    """The edge ``sigma_w^2 = 1/phi'(0)^2`` as a decimal Fraction to ``digits`` + 45 digits (for the exact recursion:
+    its effect on the kernels is ~1e-(digits+40) log L)."""
+    return Fraction(str(sp.N(edge_weight_var(act), digits + 45)))
+
+
+def _run(act, rho: Fraction, depth: int, prec: int, weight_var: Fraction, kernel: str = "gp"):
+    """The unnormalized ``(k(x, x'), k(x, x), k(x', x'))`` after ``depth`` layers of the exact recursion
+    (:func:`rntk_sym.general.run`, mpmath at ``prec`` bits): ``k_{depth+1}`` (``"gp"``) or ``Omega_{depth+1}``."""
     from .general import Model, run
 
     m = Model("ffnet", act, weight_var, Fraction(0), None)
     with mpmath.workprec(prec):
-        one = mpmath.mpf(1)
-        u = mpmath.mpf((1 - rho).numerator) / (1 - rho).denominator
-        v = mpmath.mpf((1 + rho).numerator) / (1 + rho).denominator
-        k12, k11, _ = run("mp", m, one, one, u, depth, "gp", normalize=False, v=v)
+        u, v = (mpmath.mpf(x.numerator) / x.denominator for x in (1 - rho, 1 + rho))
+        return run("mp", m, mpmath.mpf(1), mpmath.mpf(1), u, depth, kernel, normalize=False, v=v)
+
+
+def _state(act, rho: Fraction, depth: int, prec: int, weight_var: Fraction):
+    """``(q, c)`` after ``depth`` layers: ``q = k_{depth+1}(x, x)``, ``c`` the normalized GP kernel ``GP_depth``."""
+    k12, k11, _ = _run(act, rho, depth, prec, weight_var)
+    with mpmath.workprec(prec):
         return +k11, k12 / k11
 
 
@@ -269,9 +279,7 @@ def _correlation_limit(r: Fraction, act, digits: int):
     fs = invariant(act)
     ctx = _ctx(digits + 10)
     prec = int(math.ceil((digits + 30) * math.log2(10)))
-    with mpmath.workprec(prec + 64):
-        w = 1 / sp.N(taylor_derivatives(act, 1)[1] ** 2, digits + 45)
-    weight_var = Fraction(str(w))  # the edge sigma_w^2 to digits + 45: its effect ~1e-(digits+40) log N
+    weight_var = edge_fraction(act, digits)
     values = []
     for depth, p in ((N, prec), (2 * N, prec), (2 * N, prec + 64)):
         q, c = _state(act, r, depth, p, weight_var)
@@ -355,7 +363,6 @@ def ntk_constant(rho, activation, digits: int = 20):
     diagonal (:func:`ntk_solutions`), read off the exact mpmath recursion at depths ``N`` and ``4N``; error: their
     difference plus the error of ``c_inf``."""
     from .activations import get_activation
-    from .general import Model, run
 
     act = get_activation(activation) if isinstance(activation, str) else activation
     _require_odd(act)
@@ -365,16 +372,13 @@ def ntk_constant(rho, activation, digits: int = 20):
     G, H = ntk_solutions(act)
     N = max(200, math.ceil(10 ** ((digits + 5) / ORDER) / float(a)))
     prec = int(math.ceil((digits + 30) * math.log2(10)))
-    weight_var = Fraction(str(sp.N(edge_weight_var(act), digits + 45)))
-    m = Model("ffnet", act, weight_var, Fraction(0), None)
+    weight_var = edge_fraction(act, digits)
     ctx = _ctx(digits + 10)
     out = []
     for depth in (N, 4 * N):
+        k12, k11, _ = _run(act, r, depth, prec, weight_var)
+        o12, o11, _ = _run(act, r, depth, prec, weight_var, "ntk")  # Theta_{N+1} = k_{N+1} + Omega_{N+1}
         with mpmath.workprec(prec):
-            one = mpmath.mpf(1)
-            u, v = (mpmath.mpf(x.numerator) / x.denominator for x in (1 - r, 1 + r))
-            k12, k11, _ = run("mp", m, one, one, u, depth, "gp", normalize=False, v=v)
-            o12, o11, _ = run("mp", m, one, one, u, depth, "ntk", normalize=False, v=v)
             q, c = ctx.mpf(k11), ctx.mpf(k12 / k11)
             kp = (ctx.mpf(k12 + o12) - _poly3(ctx, G, q, c)) / _poly3(ctx, H, q, c)
             k = (ctx.mpf(k11 + o11) - _poly3(ctx, G, q, ctx.one)) / _poly3(ctx, H, q, ctx.one)
@@ -420,4 +424,5 @@ def expansion(rho, activation, *, kernel: str = "ntk", digits: int = 20):
 
 
 __all__ = ["zero_edge", "edge_weight_var", "maps", "correlation_map", "coefficients", "invariant",
-           "correlation_limit", "taylor_derivatives", "limit", "expansion", "ntk_solutions", "ntk_constant"]
+           "correlation_limit", "taylor_derivatives", "edge_fraction", "limit", "expansion", "ntk_solutions",
+           "ntk_constant"]
