@@ -17,6 +17,9 @@ NTK, ``rho`` the inputs' correlation, ``L`` the depth.
   ``kappa_3 = sigma_w^2 q*^2 E[phi'''(sqrt(q*) z)^2]``; the NTK's factor is ``chi(c) = 1 - kappa u + ...``. Then
   (sec. 9.2) ``1 - GP_L = (2/kappa) L^-1 - (2 C/kappa) log L/L^2 + O(1/L^2)`` (Hayou et al. 2019's ``beta = 2/kappa``),
   ``NTK_L = 1/3 + (C/3) log L/L + O(1/L)``, ``C = 1 - 2 kappa_3/(3 kappa^2)``.
+- **q* = 0** (no bias, ``phi(0) = 0``: erf at ``pi/4``, sin at 1; :func:`rntk_sym.eoc_zero.zero_edge`): both kernels
+  tend to the frozen correlation ``c_inf(rho)``, ``GP_L - c_inf ~ A/L``, ``NTK_L - c_inf ~ -2 A log L/L + E/L``,
+  ``A = c_inf (1 - c_inf^2)/6`` (sec. 9.3, :mod:`rntk_sym.eoc_zero`).
 """
 from __future__ import annotations
 
