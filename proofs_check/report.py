@@ -18,7 +18,8 @@ MODULES = ("ffnet_thm6", "resnet_thm7", "resnet_thm7_endpoint", "resnet_divisor"
            "seed000_degenerate", "seed000_gamma_lt_half", "seed000_gamma_half", "nonlearnability",
            "empirical_ntk", "gram_gd", "general_mc", "spectrum_parity", "spectrum_decay",
            "learning_curve", "schoenholz_depth",
-           "xiao_ordered", "hayou_eoc", "eoc_abrelu", "eoc_smooth", "resnet_gamma_general")
+           "xiao_ordered", "hayou_eoc", "eoc_abrelu", "eoc_smooth", "eoc_zero",
+           "resnet_gamma_general")
 
 
 def check_ids() -> dict[str, str]:
@@ -189,6 +190,10 @@ HEADLINES = {
     "eoc-smooth-limit": lambda e: (
         "log-slope / (C/3): " + ", ".join(f"{r['activation']} {_g(r['log-slope'] / r['C/3'], '%.4f')}"
                                            for r in e["cases"] if "log-slope" in r)
+    ),
+    "eoc-zero-q-limit": lambda e: (
+        "NTK log-slope / (-2A): " + ", ".join(f"{r['activation']} {r['rho']} {_g(r['log-slope'] / r['-2A'], '%.4f')}"
+                                               for r in e["cases"] if "log-slope" in r)
     ),
     "002-thm4-5-empirical-ntk": lambda e: (
         "error ~ m^p, L^q: "

@@ -17,6 +17,9 @@ NTK, ``rho`` the inputs' correlation, ``L`` the depth.
   ``kappa_3 = sigma_w^2 q*^2 E[phi'''(sqrt(q*) z)^2]``; the NTK's factor is ``chi(c) = 1 - kappa u + ...``. Then
   (sec. 9.2) ``1 - GP_L = (2/kappa) L^-1 - (2 C/kappa) log L/L^2 + O(1/L^2)`` (Hayou et al. 2019's ``beta = 2/kappa``),
   ``NTK_L = 1/3 + (C/3) log L/L + O(1/L)``, ``C = 1 - 2 kappa_3/(3 kappa^2)``.
+- **q* = 0** (no bias, ``phi(0) = 0``: erf at ``pi/4``, sin at 1; :func:`rntk_sym.eoc_zero.zero_edge`): both kernels
+  tend to the frozen correlation ``c_inf(rho)``, ``GP_L - c_inf ~ A/L``, ``NTK_L - c_inf ~ -2 A log L/L + E/L``,
+  ``A = c_inf (1 - c_inf^2)/6`` (sec. 9.3, :mod:`rntk_sym.eoc_zero`).
 """
 from __future__ import annotations
 
@@ -33,8 +36,8 @@ LOG2_10 = math.log2(10)
 # (a, b) of the ab_relu family by name (rntk_sym.activations.families)
 _SLOPES = {"relu": (0, 1), "abs": (-1, 1), "linear": (1, 1)}
 SMOOTH = frozenset({"erf", "gelu", "sin", "cos", "exp"})
-_ZERO_Q = ("weight_var: the edge of chaos of {} without bias has q* = 0 (the variances vanish like 1/L); its limit is "
-           "not derived (docs/asymptotics.md sec. 9.3)")
+_ZERO_Q = ("weight_var: the edge of chaos of {} without bias has q* = 0 (the variances vanish like 1/L): "
+           "kappa = 0, see rntk_sym.eoc_zero (docs/asymptotics.md sec. 9.3)")
 
 
 def abrelu_slopes(act) -> tuple[Fraction, Fraction] | None:
@@ -69,11 +72,9 @@ def _frac(ctx, q: Fraction):
 
 
 def zero_q_star(p) -> bool:
-    """Whether the :class:`rntk_sym.phase.Phase` ``p`` (at the edge of chaos) has ``q* = 0``. Without bias the edge
-    where ``chi(q -> 0) = 1`` has ``q* = 0``, but the length map's orbit then shrinks only like ``1/l`` and
-    :func:`rntk_sym.phase.phase` reports where it stopped (measured: 8e-17, 1e-21, 5e-32 for 10, 20, 38 digits);
-    a genuine ``q*`` of a bias-free edge is of order 1."""
-    return p.q_star.value == 0 or (p.bias_var == 0 and p.q_star.value < 1e-8)
+    """Whether the :class:`rntk_sym.phase.Phase` ``p`` has ``q* = 0`` (:func:`rntk_sym.phase.phase` reports it exactly;
+    at the edge of chaos :func:`rntk_sym.eoc_zero.zero_edge` decides it)."""
+    return p.q_star.value == 0
 
 
 def smooth_constants(activation, bias_var=0, digits: int = 20) -> dict:
@@ -128,7 +129,8 @@ def _kind(act) -> str:
 def eoc_limit(rho, activation, bias_var=0, *, kernel: str = "ntk", digits: int = 30):
     """``lim_L`` of the normalized NTK (``kernel="ntk"``) or GP kernel at the edge of chaos (sec. 9), as a
     :class:`rntk_sym.asymptotics.Limit`: GP 1; NTK 1/4 (ab_relu, ``a != b``), 1/3 (smooth, ``q* > 0``); ``rho``
-    itself for the linear ``a = b``. ValueError naming ``activation`` or ``weight_var`` where not derived."""
+    itself for the linear ``a = b``; at ``q* = 0`` (no bias, ``phi(0) = 0``) both the frozen correlation
+    ``c_inf(rho)`` (:mod:`rntk_sym.eoc_zero`, sec. 9.3). ValueError naming ``activation`` where not derived."""
     from .asymptotics import Limit
 
     act = get_activation(activation) if isinstance(activation, str) else activation
@@ -152,10 +154,10 @@ def eoc_limit(rho, activation, bias_var=0, *, kernel: str = "ntk", digits: int =
                          f"exact: 1 - rho_L ~ 9 pi^2/(2 w^2 L^2), {wtxt} (docs/asymptotics.md sec. 9.1)", "1")
         return Limit(ctx.one / 4, ctx.zero, "edge of chaos", f"edge of chaos ({act.spec})",
                      f"exact: NTK_L - 1/4 ~ (3/8) log L / L, {wtxt} (docs/asymptotics.md sec. 9.1)", "1/4")
-    from .phase import phase
+    from . import eoc_zero
 
-    if zero_q_star(phase(act, "eoc", bias_var, digits=8)):
-        raise ValueError(_ZERO_Q.format(act.spec))
+    if eoc_zero.zero_edge(act, bias_var):  # q* = 0: both kernels tend to the frozen correlation (sec. 9.3)
+        return eoc_zero.limit(r, act, kernel=kernel, digits=digits)
     if kernel == "gp":
         return Limit(ctx.one, ctx.zero, "edge of chaos", f"edge of chaos ({act.spec})",
                      "exact: 1 - c_L ~ (2/kappa)/L, kappa = sigma_w^2 q* E[phi''^2] (docs/asymptotics.md sec. 9.2)",
@@ -205,6 +207,10 @@ def eoc_expansion(rho, activation, bias_var=0, *, kernel: str = "ntk", digits: i
                  Term(ctx.mpf(3) / 2 * A ** 2, ctx.zero, Fraction(3), 1, _exact(sp.Rational(3, 2) * Asym ** 2)),
                  Term(c3, A ** 2 * (Kerr + ctx.mpf(10) ** (-digits - 3)), Fraction(3), 0, None)]
         return Expansion(lim, terms, "log(L)^2 / L^4", form)
+    from . import eoc_zero
+
+    if eoc_zero.zero_edge(act, bias_var):
+        return eoc_zero.expansion(r, act, kernel=kernel, digits=digits)
     s = smooth_constants(act, bias_var, digits)
     kap, kerr = s["kappa"]
     C, Cerr = s["C"]

@@ -3,7 +3,8 @@
 The ``(sigma_b^2, sigma_w^2)`` plane with the depth scale ``xi_c = -1/log chi_{c*}`` as a heat map (log color
 scale), the edge-of-chaos curve ``sigma_w^2(sigma_b^2)`` (:func:`rntk_sym.phase.edge_of_chaos`), the region
 without a finite ``q*`` in gray, and the depth limit of the normalized NTK in each region (ordered: 1;
-chaotic: 0, the GP kernel tending to ``c*``; docs/asymptotics.md section 8).
+chaotic: 0, the GP kernel tending to ``c*``; docs/asymptotics.md section 8) and on the edge of chaos (1/4 kinked,
+1/3 smooth with ``q* > 0``, the frozen correlation ``c_inf(rho)`` at a bias-free ``q* = 0`` edge; section 9).
 """
 from __future__ import annotations
 
@@ -78,7 +79,24 @@ def eoc_data(*, activation="erf", max_bias_var="0.5", max_weight_var="4", n_grid
         if progress:
             progress(done + k + 1)
     return {"activation": act.spec, "bias_vars": bs, "weight_vars": ws, "xi_c": xi,
-            "phase": [[str(x) for x in row] for row in phase], "curve_bias_vars": cb, "curve_weight_vars": curve}
+            "phase": [[str(x) for x in row] for row in phase], "curve_bias_vars": cb, "curve_weight_vars": curve,
+            **edge_limits(act)}
+
+
+def edge_limits(act, rho: str = "0.5") -> dict:
+    """The NTK's depth limit along the edge of chaos (docs/asymptotics.md sec. 9), for the figure: the kind
+    (``"kinked"``: 1/4; ``"smooth"``: 1/3 where ``q* > 0``) and, at a bias-free ``q* = 0`` edge
+    (:func:`rntk_sym.eoc_zero.zero_edge`), the frozen correlation ``c_inf(rho)`` (10 digits) there."""
+    from . import eoc_zero
+
+    out = {"edge_kind": "kinked" if P.homogeneous_constant(act) is not None else "smooth", "zero_q_rho": None,
+           "zero_q_limit": None}
+    if eoc_zero.zero_edge(act, 0):
+        try:
+            out["zero_q_rho"], out["zero_q_limit"] = rho, float(eoc_zero.correlation_limit(rho, act, 10)[0])
+        except ValueError:  # phi''(0) != 0: not derived
+            pass
+    return out
 
 
 def draw_eoc(data: dict, out: str, dpi: int = 110) -> None:
@@ -111,9 +129,33 @@ def draw_eoc(data: dict, out: str, dpi: int = 110) -> None:
                         r"GP $\to c^*$ like $\chi_{c^*}^L$")):
         _label(ax, bs, ws, ph == name, text, box)
     _label(ax, bs, ws, none > 0, "no finite $q^*$", box)
+    _edge_labels(ax, data, box)
     ax.legend(loc="lower right")
     ax.set_title(f"Signal propagation of the FFNet, activation {data['activation']}")
     _save(fig, out, dpi)
+
+
+def _edge_labels(ax, data, box):
+    """The NTK's limit on the edge of chaos (sec. 9): next to the curve, and at its bias-free end when q* = 0."""
+    cb, cw = np.asarray(data["curve_bias_vars"], float), np.asarray(data["curve_weight_vars"], float)
+    ok = np.flatnonzero(np.isfinite(cw))
+    if not len(ok):
+        return
+    k = ok[len(ok) * 2 // 3]
+    if data.get("edge_kind") == "kinked":
+        ax.annotate("edge of chaos: NTK $\\to 1/4 + (3/8)\\,\\log L/L$\nGP $\\to 1$ like $9\\pi^2/(2w^2L^2)$",
+                    (cb[k], cw[k]), xytext=(12, 12), textcoords="offset points", fontsize=8, bbox=box)
+    elif cb[k] > 0:
+        ax.annotate("edge of chaos ($q^* > 0$):\nNTK $\\to 1/3 + (C/3)\\log L/L$\nGP $\\to 1$ like $(2/\\kappa)/L$",
+                    (cb[k], cw[k]), xytext=(14, -40), textcoords="offset points", fontsize=8, bbox=box)
+    if data.get("zero_q_limit") is not None and cb[ok[0]] == 0:
+        w0 = cw[ok[0]]
+        ax.plot([0], [w0], "D", color="lime", ms=9, mec="k", zorder=5)
+        ax.annotate(f"$\\sigma_b^2 = 0$, $\\sigma_w^2 = 1/\\phi'(0)^2$: $q^* = 0$\n"
+                    f"NTK and GP $\\to c_\\infty(\\rho)$, the frozen correlation\n"
+                    f"($\\rho$ = {data['zero_q_rho']}: {data['zero_q_limit']:.6f});  "
+                    "NTK $- c_\\infty \\sim -2A\\,\\log L/L$", (0, w0), xytext=(18, -28), textcoords="offset points",
+                    fontsize=8, va="top", bbox=box, arrowprops=dict(arrowstyle="->", color="lime"))
 
 
 def _label(ax, bs, ws, mask, text, box):

@@ -211,17 +211,26 @@ def _one_run(act, sw2, sb2, norm, prec, eoc: bool):
         sw2m, sb2m = _mp(sw2), _mp(sb2)
         m = _Maps(act, sw2m, sb2m)
         rtol = mpmath.ldexp(1, 8 - prec)
-        qs = _length_fixed_point(m, sw2m * _mp(norm) + sb2m, rtol)
+        # the q* = 0 edge (rntk_sym.eoc_zero.zero_edge decides it): the orbit shrinks like 1/l, no root to refine
+        qs = mpmath.mpf(0) if eoc and _zero_edge(act, sb2) else _length_fixed_point(m, sw2m * _mp(norm) + sb2m, rtol)
         if qs == 0:
             t = m.tiny
             chi1 = m.chi(t)
-            cs, chics = mpmath.mpf(1), m.chi(t) * t / (m.V(t) - sb2m)
+            den = m.V(t) - sb2m  # 0 where V's closed form cancels at q = tiny (sin: 1 - e^(-2q)); then the limit
+            # of chi(q) q/V(q) is 1: chi(q) and V(q)/q both tend to sigma_w^2 phi'(0)^2
+            cs, chics = mpmath.mpf(1), m.chi(t) * t / den if den > 0 else mpmath.mpf(1)
             note = ("q* = 0: the variances vanish; the values at q* are limits q -> 0, and the correlation map "
                     "degenerates to E(q, q, c q)/E(q, q, q), marginal at c* = 1")
         else:
             chi1, note = m.chi(qs), ""
             cs, chics = mpmath.mpf(1), chi1
         return {"q_star": qs, "chi_1": chi1, "c_star": cs, "chi_c_star": chics, "note": note, "m": m, "rtol": rtol}
+
+
+def _zero_edge(act, bias_var) -> bool:
+    from .eoc_zero import zero_edge
+
+    return zero_edge(act, bias_var)
 
 
 def _mp(x):
@@ -401,12 +410,18 @@ def _edge_of_chaos(act, b: Fraction, digits: int):
     if getattr(act, "singular_derivative", False):
         return _fail("weight_var", f"no edge of chaos for {act.spec}: chi_1 is infinite")
     k = homogeneous_constant(act)
+    p1, p2 = _precisions(digits)
+    if k is None and _zero_edge(act, b):  # q* = 0: sigma_w^2 phi'(0)^2 = 1 exactly (docs/asymptotics.md sec. 9.3)
+        from .eoc_zero import edge_weight_var
+
+        w = sp.N(edge_weight_var(act), math.ceil(p2 / LOG2_10) + 5)
+        with mpmath.workprec(p2):
+            return _value(mpmath.mpf(str(w)), mpmath.mpf(str(w)), digits, p2, "exact: 1/phi'(0)^2 (q* = 0 edge)")
     if k is not None:
         if b != 0:
             return _fail("weight_var", f"no edge of chaos for {act.spec} with sigma_b^2 = {b} > 0: chi_1 = "
                          f"{k} sigma_w^2 reaches 1 only where q* = sigma_b^2 / (1 - {k} sigma_w^2) diverges")
         return 1 / k
-    p1, p2 = _precisions(digits)
     try:
         lo, hi = _eoc_bracket(act, b)
         roots = [_eoc_refine(act, b, lo, hi, p1)]
@@ -488,8 +503,8 @@ def depth_limit(rho, *, activation, weight_var=None, bias_var=None, kernel: str 
     """``lim_{L -> oo}`` of the FFNet's normalized NTK or GP kernel (``kernel``) at ``rho`` for unit inputs, in the
     ordered and chaotic phases (docs/asymptotics.md, section 8), as a :class:`rntk_sym.asymptotics.Limit`:
     ordered: 1 (both kernels; exact); chaotic: the NTK 0 (exact), the GP kernel ``c*`` (:func:`phase`, its
-    error); at the edge of chaos with ``q* > 0`` :func:`rntk_sym.eoc.eoc_limit` (sec. 9). ValueError naming
-    ``weight_var`` for ``q* = 0`` (not derived), and naming
+    error); at the edge of chaos :func:`rntk_sym.eoc.eoc_limit` (sec. 9; ``q* = 0``: sec. 9.3). ValueError naming
+    ``weight_var`` for ``q* = 0`` in the ordered phase (not derived), and naming
     ``rho`` when the orbit of ``rho`` does not reach ``c*`` (another stable fixed point of the correlation map)."""
     from .asymptotics import Limit
 
@@ -503,13 +518,12 @@ def depth_limit(rho, *, activation, weight_var=None, bias_var=None, kernel: str 
         return Limit(ctx.mpf(1), ctx.mpf(0), "diagonal", "diagonal", "diagonal: the normalized kernel is 1", "1")
     from .eoc import eoc_limit, zero_q_star
 
-    if p.phase == "edge of chaos" and not zero_q_star(p):  # derived in docs/asymptotics.md sec. 9
+    if p.phase == "edge of chaos":  # derived in docs/asymptotics.md sec. 9 (q* = 0: sec. 9.3)
         return eoc_limit(r, p_act(p), p.bias_var, kernel=kernel, digits=digits)
-    if p.phase == "edge of chaos" or zero_q_star(p):
-        why = ("at the edge of chaos (q* = 0: the variances vanish like 1/L)" if p.phase == "edge of chaos" else
-               "with q* = 0 (the network linearizes)")
-        raise _fail("weight_var", f"the depth limit of {p.activation} {why} is not derived yet (docs/asymptotics.md, "
-                    "sections 8.3, 9.3); the ordered and chaotic phases and the edge of chaos with q* > 0 are")
+    if zero_q_star(p):
+        raise _fail("weight_var", f"the depth limit of {p.activation} with q* = 0 in the ordered phase (the network "
+                    "linearizes) is not derived yet (docs/asymptotics.md, section 8.3); the ordered and chaotic "
+                    "phases with q* > 0 and the edge of chaos are")
     chi = nstr(p.chi_1.value, 6)
     if p.phase == "ordered":
         rate = "chi_1^L" if kernel == "gp" else ("L chi_1^L (smooth phi)" if homogeneous_constant(p_act(p)) is None

@@ -125,8 +125,8 @@ def test_cli_rate_json(capsys):
     res = json.loads(capsys.readouterr().out)
     assert code == 0 and res["limit"]["exact"] == "1/4" and res["terms"][0]["exact"] == "3/8"
     assert res["terms"][0]["log_power"] == 1
-    with pytest.raises(ValueError, match="^weight_var: .*q\\* = 0"):  # erf without bias: not derived, refused
-        eoc_limit("0.5", "erf", 0)
+    with pytest.raises(ValueError, match="^weight_var: .*q\\* = 0"):  # erf without bias: kappa = 0 (sec. 9.3)
+        smooth_constants("erf", 0, 16)
 
 
 def test_digits_fall_back_when_balls_lose_accuracy():

@@ -3,7 +3,7 @@ on the package and fail when the thing they check is wrong. Sources: Schoenholz 
 Xiao, Pennington, Schoenholz 2020 (arXiv 1912.13053), Hayou, Doucet, Rousseau 2019 (arXiv 1902.06853)."""
 import pytest
 
-from proofs_check import eoc_abrelu, eoc_smooth, hayou_eoc, report, schoenholz_depth, xiao_ordered
+from proofs_check import eoc_abrelu, eoc_smooth, eoc_zero, hayou_eoc, report, schoenholz_depth, xiao_ordered
 from rntk_sym.phase import phase
 
 pytestmark = pytest.mark.slow
@@ -13,7 +13,7 @@ def off_by_one_percent(act, w, b):  # the analysis of a network with a 1% larger
     return phase(act, float(w) * 1.01, b)
 
 
-@pytest.mark.parametrize("mod", [schoenholz_depth, xiao_ordered, hayou_eoc, eoc_abrelu, eoc_smooth])
+@pytest.mark.parametrize("mod", [schoenholz_depth, xiao_ordered, hayou_eoc, eoc_abrelu, eoc_smooth, eoc_zero])
 def test_passes_and_cites(mod):
     c = mod.check(quick=True)
     assert c.status == "pass", c.evidence["failed"]
