@@ -83,13 +83,13 @@ class _Balls:
         return be, be.active()
 
     def first(self, rho: Fraction, n: int, a2):
-        """The state after ``n`` steps from the inputs."""
-        be, active = self._backend(max(self.n) * (1 + self.m.weight_var))
-        with active:
-            n1, n2 = (general._num("ball", x) for x in self.n)
-            out = general.run("ball", self.m, n1, n2, general._num("ball", 1 - rho), n, "ntk",
-                              v=general._num("ball", 1 + rho), a2=be.from_mpf(a2), raw=True)
-            return tuple(be.to_mpf(self.ctx, x) for x in out)
+        """The state after ``n`` steps from the inputs: ``K = (n1, n2)``, ``gap, cogap = sqrt(n1 n2) (1 -+ rho)``,
+        ``T = 0`` (as :func:`rntk_sym.general.run` starts)."""
+        n1, n2 = (self.ctx.mpf(x.numerator) / x.denominator for x in self.n)
+        r0, r = self.ctx.sqrt(n1 * n2), self.ctx.mpf(rho.numerator) / rho.denominator
+        zero = self.ctx.zero
+        return self.steps((n1, n2, r0 * (1 - r), r0 * (1 + r), zero, zero, zero), n, a2,
+                          max(n1, n2) * (1 + self.ctx.mpf(self.m.weight_var.numerator) / self.m.weight_var.denominator))
 
     def steps(self, state, n: int, h, scale):
         """The state after ``n`` steps of size ``h`` from ``state``; ``scale`` bounds the variances on the way.
@@ -174,7 +174,7 @@ def skip(m: general.Model, rho: Fraction, depth: int, digits: int, n1: Fraction 
     and squared norms ``n1, n2``, to ``digits`` (D) significant digits, by the segmented orbit (module
     docstring). ValueError naming ``depth`` when the orbit would need more than MAX_SEGMENTS segments.
     ``exact``: the steps run exactly at the start (and the longest segment run exactly; tests lower it).
-    ``progress(t, tau)`` after each segment (t the time reached)."""
+    ``progress(n)`` after each segment (n the layers reached)."""
     ctx = mpmath.MPContext()
     ctx.prec = math.ceil((digits + GUARD_DIGITS) * LOG2_10) + 8
     with mpmath.workprec(ctx.prec):
@@ -222,7 +222,7 @@ def skip(m: general.Model, rho: Fraction, depth: int, digits: int, n1: Fraction 
         n += steps
         segments += 1
         if progress is not None:
-            progress(float(n * a2), float(tau))
+            progress(n)
     rounding = segments * ctx.ldexp(1, -ctx.prec + 16)  # of the ball runs' midpoints
     rel_k, rel_t = rel_k + rounding, rel_t + rounding
     k1, k2, gap, cogap, t1, t2, t12 = state
@@ -280,7 +280,7 @@ def _relu_tail(m, ctx, state, n0: int, depth: int, a2, digits: int, rel, segment
             f"segments), then the relu orbit with alpha_eff^2 = alpha^2 sigma_w^2 / 2 ({m2} segments) to "
             f"tau = L alpha^2 = {mpmath.nstr(tau, 6)}; docs/asymptotics.md sec. 10.5")
     if progress is not None:
-        progress(float(tau), float(tau))
+        progress(depth)
     return Skip(ntk, gp, rel_t * abs(ntk), rel_k * (u + v) / 2, u, rel_k * u, form)
 
 
@@ -300,8 +300,12 @@ def prefers(method: str, depth: int, recursion_seconds: float, n_rho: int = 1) -
 
 
 def _scaled(progress, depth: int):
-    """``progress(t, tau)`` -> the callers' ``progress(done)`` out of ``2 depth``."""
-    return None if progress is None else (lambda t, tau: progress(int(2 * depth * min(t / tau, 1))))
+    """:func:`skip`'s ``progress(n)`` -> the callers' ``progress(done)`` out of ``2 depth``, by ``log n`` (the
+    segments double in depth, so each costs about the same)."""
+    if progress is None:
+        return None
+    span = math.log(max(depth / SEGMENT_EXACT, 2))
+    return lambda n: progress(int(2 * depth * min(max(math.log(max(n, 1) / SEGMENT_EXACT), 0) / span, 1)))
 
 
 def kernel_value(m: general.Model, kernel: str, rho: Fraction, depth: int, n1, n2, digits: int, *,
