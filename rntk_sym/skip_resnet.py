@@ -71,7 +71,8 @@ class _Balls:
     def __init__(self, m, ctx, n1: Fraction, n2: Fraction):
         self.m, self.ctx, self.n = m, ctx, (n1, n2)
         self.backends = {}
-        self.mp_from = None  # the variance scale from which the balls widened: mpmath from there on
+        # the variance scale from which the balls widened: mpmath from there on (at once for quadrature duals)
+        self.mp_from = 0 if m.act.quadrature else None
 
     def _backend(self, scale):
         from .backends.ball import BallBackend
@@ -260,7 +261,7 @@ def _check_budget(ctx, segments: int, t, tau, rate, before, depth: int):
     if segments + left > MAX_SEGMENTS:
         raise ValueError(f"depth: the skip-ahead of this ResNet at L = {inputs.depth_text(depth)} would need about "
                          f"{int(segments + left)} segments (tau = L alpha^2 = {mpmath.nstr(tau, 4)}; at most "
-                         f"{MAX_SEGMENTS}): use a smaller depth or a larger gamma")
+                         f"{MAX_SEGMENTS}): use a smaller depth or a larger gamma, or the depth limit (rntk limit)")
 
 
 def _relu_tail(m, ctx, state, n0: int, depth: int, a2, digits: int, rel, segments: int, progress):
