@@ -117,3 +117,18 @@ def test_refusals():
         general.kernel("resnet", "0.5", 10 ** 12, activation="erf", alpha="1", digits=15, method="asymptotic")
     with pytest.raises(ValueError, match="^method"):
         general.kernel("ffnet", "0.5", 10 ** 12, activation="erf", digits=15, method="asymptotic")
+
+
+@pytest.mark.parametrize("act, bias_var, rho, norms, gamma", [("erf", None, "-1", (1, 1), "0.3"),
+                                                               ("gelu", "0.2", "0.5", ("1", "4"), "0.5"),
+                                                               ("gelu", "0.2", "0.9999", (1, 1), "0.3")])
+def test_skip_at_the_ends_and_unequal_norms(act, bias_var, rho, norms, gamma):
+    """Antipodal inputs of odd erf (the kernels stay -1 exactly, sec. 10.3), unequal input norms (1 and 4), and
+    rho near 1, against the exact recursion at L = 1000 (12 digits asked, 100 exact steps)."""
+    m = _model(act, bias_var, gamma=gamma)
+    n1, n2 = general.norms_pair(norms)
+    res = skip_resnet.skip(m, Fraction(rho), 1000, 12, n1, n2, exact=100)
+    for kernel, value, error in (("ntk", res.ntk, res.ntk_error), ("gp", res.gp, res.gp_error)):
+        ref = general.kernel("resnet", rho, 1000, kernel=kernel, digits=30, method="recursion", activation=act,
+                             bias_var=bias_var, gamma=gamma, norms=norms)
+        assert abs(value - ref.value) <= error < 1e-12 * abs(ref.value), (kernel, value, ref.value, error)
