@@ -487,7 +487,8 @@ def _refuse_slow(depth: int, max_seconds: float | None, digits: int | None = Non
     seconds = _recursion_seconds(depth, digits)
     if seconds > limit:
         raise ValueError(f"depth: the recursion at L = {depth} would take about {seconds / 3600:.3g} hours "
-                         f"(limit {limit / 3600:.3g} h); the skip-ahead covers the seeds' relu network only")
+                         f"(limit {limit / 3600:.3g} h); the skip-ahead covers the seeds' relu network and the ResNet "
+                         "(method 'auto' or 'asymptotic')")
 
 
 def _finite(values, m: Model, depth: int):
