@@ -31,7 +31,7 @@ so ``log T`` by at most ``e G(t0)``: for erf ``e k sqrt(t0) / 2``), and summed; 
 ``10 delta`` (delta the duals' deviation from relu there, decaying at least like ``S^-1/2``) and the relu orbit's own
 error. Reach: at most MAX_SEGMENTS segments (a depth whose projected count is larger is refused, naming ``depth``):
 every (activation, gamma) with ``tau = L alpha^2`` up to ~1 (gamma >= 1/2), relu and GELU at any depth, erf up to
-``tau ~ 10^5`` (gamma = 0.3 at L = 10^12); a constant alpha or gamma near 0 with erf at L = 10^12 is refused.
+``tau ~ 10^6`` (gamma = 0.3 at L = 10^12: tau = 6.3e4, 51 segments); erf with a constant alpha at L = 10^12 is refused.
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ from .asymptotics import SEGMENT_EXACT, _extrapolate, segmented_orbit
 from .kernels import LOG2_10
 
 SEGMENT_GROWTH = 16  # a segment spans at most this log growth of the diagonal (its Euler expansion has radius 1/r)
-MAX_SEGMENTS = 400  # refuse (naming depth) an orbit projected to need more
+MAX_SEGMENTS = 200  # refuse (naming depth) an orbit projected to need more
 SWITCH_MARGIN = 3  # relu-like: enter the relu orbit once the duals equal relu's to 10^-(D + this)
 GUARD_DIGITS = 25  # working digits beyond D (the Neville weights and the log coordinates lose a few)
 
