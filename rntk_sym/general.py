@@ -398,18 +398,19 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     if digits is None:
         r = inputs.rho_array(rho)
         if m.arch == "resnet" and _skip().prefers(method, depth, _recursion_seconds(depth), r.size):
-            return _skip().float64(m, kernel, r, depth, n1, n2, progress)
+            out = _skip().float64(m, kernel, r, depth, n1, n2, progress,
+                                  refuse=method == "asymptotic" or _too_slow(depth, max_seconds))
+            if out is not None:
+                return out
         _refuse_slow(depth, max_seconds)
         with np.errstate(over="ignore", invalid="ignore"):
             out = run("float", m, _num("float", n1), _num("float", n2), 1 - r, depth, kernel, v=1 + r)
         _finite(out, m, depth)
         return float(out) if r.ndim == 0 else out
     if m.arch == "resnet" and _skip().prefers(method, depth, _recursion_seconds(depth, digits)):
-        from .kernels import REFUSE_SECONDS
-
-        slow = _recursion_seconds(depth, digits) > (REFUSE_SECONDS if max_seconds is None else max_seconds)
         kv = _skip().kernel_value(m, kernel, inputs.rho_exact(rho, digits + 20), depth, n1, n2, digits,
-                                  refuse=method == "asymptotic" or slow, progress=progress)
+                                  refuse=method == "asymptotic" or _too_slow(depth, max_seconds, digits),
+                                  progress=progress)
         if kv is not None:
             return kv
     _refuse_slow(depth, max_seconds, digits)
@@ -476,6 +477,13 @@ def _skip():
 def _recursion_seconds(depth: int, digits: int | None = None) -> float:
     """Estimated time of the recursion: mpmath steps cost about 20x a float64 step, twice (two precisions)."""
     return depth * STEP_SECONDS * (1 if digits is None else 40 * (1 + digits / 100))
+
+
+def _too_slow(depth: int, max_seconds: float | None, digits: int | None = None) -> bool:
+    """Whether :func:`_refuse_slow` would refuse."""
+    from .kernels import REFUSE_SECONDS
+
+    return _recursion_seconds(depth, digits) > (REFUSE_SECONDS if max_seconds is None else max_seconds)
 
 
 def _refuse_slow(depth: int, max_seconds: float | None, digits: int | None = None):

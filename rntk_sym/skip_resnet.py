@@ -312,10 +312,16 @@ def _scaled(progress, depth: int):
 def kernel_value(m: general.Model, kernel: str, rho: Fraction, depth: int, n1, n2, digits: int, *,
                  refuse: bool = True, progress=None):
     """The skip-ahead as a :class:`rntk_sym.KernelValue` (``method="asymptotic (skip-ahead)"``, error = the bound of
-    :func:`skip`). When it misses ``digits``: ValueError naming ``digits`` (``refuse``), else None."""
+    :func:`skip`). When it misses ``digits`` or is refused (too many segments): a ValueError (``refuse``), else None
+    (the caller runs the recursion)."""
     from .kernels import KernelValue, correct_digits
 
-    res = skip(m, rho, depth, digits, n1, n2, _scaled(progress, depth))
+    try:
+        res = skip(m, rho, depth, digits, n1, n2, _scaled(progress, depth))
+    except ValueError:
+        if refuse:
+            raise
+        return None
     ntk = kernel == "ntk"
     value, err = (res.ntk, res.ntk_error) if ntk else (res.gp, res.gp_error)
     ctx = mpmath.MPContext()
@@ -333,13 +339,19 @@ def kernel_value(m: general.Model, kernel: str, rho: Fraction, depth: int, n1, n
     return None
 
 
-def float64(m: general.Model, kernel: str, r, depth: int, n1, n2, progress=None):
-    """The skip-ahead at 17 digits rounded to float64, for each value of the array ``r`` (float or array out)."""
+def float64(m: general.Model, kernel: str, r, depth: int, n1, n2, progress=None, refuse: bool = True):
+    """The skip-ahead at 17 digits rounded to float64, for each value of the array ``r`` (float or array out);
+    where it is refused (too many segments): the ValueError (``refuse``), else None (the caller runs the recursion)."""
     import numpy as np
 
     out = np.empty(np.shape(r))
     for i, x in enumerate(np.ravel(r)):
-        res = skip(m, inputs.rho_exact(float(x)), depth, 17, n1, n2)
+        try:
+            res = skip(m, inputs.rho_exact(float(x)), depth, 17, n1, n2)
+        except ValueError:
+            if refuse:
+                raise
+            return None
         out.flat[i] = float(res.ntk if kernel == "ntk" else res.gp)
         if progress is not None:
             progress(2 * depth * (i + 1) // out.size)
