@@ -461,7 +461,7 @@ def _extrapolate(ctx, sample, target, rtol):
 
 
 def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: int = 30, progress=None,
-                    dd: bool | None = None):
+                    dd: bool | None = None, start=None):
     """``(u, v, S)`` with ``S = w T`` after ``L`` steps of size ``w`` (or, for ``w = 0``, the continuum
     ODE at time ``tau``), segment by segment in time (sec. 6.3). ``rho`` exact, ``w`` a number.
 
@@ -479,6 +479,10 @@ def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: i
     working precision's (``2^-92`` where the runs are in double-double: ``dd``, default ``digits <=
     DD_SKIP_DIGITS + 2`` with numba; when their ``rel_err`` misses ``10^-digits``, the orbit is run again
     in arb). ``progress(done, segments)`` is called after each segment.
+
+    ``start = (u, v, S, n0)`` (``w > 0``): continue from that state after ``n0`` steps (``rho`` unused); the
+    segments are then ``[n0, 2 n0]`` and doubling, the orbit's time scale being at least the time elapsed
+    (:mod:`rntk_sym.skip_resnet` enters here after the transient of a relu-like activation).
     """
     from .backends._numba import numba_or_none
 
@@ -487,24 +491,24 @@ def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: i
     ctx = _ctx(digits + 20)
     steps_of = _runner(ctx, dd)
     w = _num(ctx, w)
-    u, v = _uv(ctx, rho)
-    state = (u, v, ctx.zero)
+    n0 = 0 if start is None else start[3]
+    state = (*_uv(ctx, rho), ctx.zero) if start is None else tuple(ctx.mpf(x) for x in start[:3])
     if w:
-        ns = [min(L, SEGMENT_EXACT)]
+        ns = [min(L, max(SEGMENT_EXACT, 2 * n0))]
         while 2 * ns[-1] < L:
             ns.append(2 * ns[-1])
         if ns[-1] < L:
             ns.append(L)
         cuts = [n * w for n in ns]
-        steps = [b - a for a, b in zip([0] + ns, ns)]
+        steps = [b - a for a, b in zip([n0] + ns, ns)]
     else:
         t_end = _num(ctx, tau)
-        first = -CONTINUUM_FIRST if 2 * v < 1 else -2
+        first = -CONTINUUM_FIRST if 2 * state[1] < 1 else -2
         cuts = [t for t in (ctx.ldexp(1, k) for k in range(first, int(ctx.log(t_end, 2)) + 1)) if t < t_end]
         cuts.append(t_end)
         steps = [None] * len(cuts)
     rtol = ctx.mpf(10) ** (-digits - 3)
-    rel, t0 = ctx.zero, ctx.zero
+    rel, t0 = ctx.zero, n0 * w
     for j, (t1, n) in enumerate(zip(cuts, steps)):
         u, v, S = state
         if n is not None and n <= SEGMENT_EXACT:
@@ -525,7 +529,7 @@ def segmented_orbit(rho, c: int, w, *, L: int | None = None, tau=None, digits: i
             progress(j + 1, len(cuts))
     rel += ctx.ldexp(1, (-100 if dd else -ctx.prec) + 8)
     if dd and rel > ctx.mpf(10) ** -digits:  # double-double's rounding defeated an extrapolation: arb
-        return segmented_orbit(rho, c, w, L=L, tau=tau, digits=digits, progress=progress, dd=False)
+        return segmented_orbit(rho, c, w, L=L, tau=tau, digits=digits, progress=progress, dd=False, start=start)
     return ctx, state, rel, len(cuts)
 
 

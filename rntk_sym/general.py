@@ -148,7 +148,8 @@ def _sqrt(kind: str, x):
     return x.nonnegative_part().sqrt() if kind == "ball" else mpmath.sqrt(x)
 
 
-def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str, normalize: bool = True, v=None):
+def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str, normalize: bool = True, v=None, *,
+        a2=None, start=None, raw: bool = False):
     """The normalized kernel (``kernel`` "ntk" or "gp") after ``depth`` layers, in number ``kind``.
 
     ``normalize=False``: the unnormalized entries ``(k(x, x'), k(x, x), k(x', x'))`` instead (FFNet
@@ -162,6 +163,10 @@ def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str, normalize: bool
     co-gap ``sqrt(q1 q2) + c`` (docs/activations.md, "Cancellation-free state"), so that correlations near
     1 and near -1 keep their relative accuracy in ``1 -+ correlation``. Cost: 3 evaluations of the duals per
     layer (the pair and both diagonals) and, in float64 near correlation +-1, the complement's quadrature.
+
+    ResNet only (the skip-ahead's segments, :mod:`rntk_sym.skip_resnet`): ``a2`` = the step alpha^2 (default
+    from ``m.scale`` and ``depth``), ``start`` = the state ``(K11, K22, gap, cogap, T11, T22, T12)`` to run
+    ``depth`` steps from (default: the inputs' kernel, ``T = 0``), ``raw=True``: return that state.
     """
     sw2, sb2 = _num(kind, m.weight_var), _num(kind, m.bias_var)
     def sqrt(x):
@@ -209,10 +214,10 @@ def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str, normalize: bool
         if kernel == "ntk":
             return omega[2] / sqrt(omega[0] * omega[1]) if normalize else (omega[2], *omega[:2])
     else:
-        a2 = _alpha2(kind, m.scale, depth)
+        a2 = _alpha2(kind, m.scale, depth) if a2 is None else a2
         # each block moves the state by O(alpha^2): float64 keeps it as a compensated sum (backends.floats)
         acc = NUMPY if kind == "float" else PlainScalar()
-        state = [acc.accumulator(x) for x in (*diag, gap, cogap, 0 * n1, 0 * n2, 0 * gap)]
+        state = [acc.accumulator(x) for x in (start or (*diag, gap, cogap, 0 * n1, 0 * n2, 0 * gap))]
         for _ in range(depth):
             k1, k2, gap, cogap, *T = (acc.lead(x) for x in state)
             S = [sw2 * x + sb2 for x in (k1, k2)]
@@ -226,6 +231,8 @@ def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str, normalize: bool
             dgap, dcogap = dspread + a2 * M, dspread + a2 * N
             state = [acc.add(x, d) for x, d in zip(state, (a2 * ed[0][0], a2 * ed[1][0], dgap, dcogap, *dT))]
         k1, k2, gap, cogap, *T = (acc.total(x) for x in state)
+        if raw:
+            return (k1, k2, gap, cogap, *T)
         diag = [k1, k2]
         _overflow(kind, m, depth, diag + (T[:2] if kernel == "ntk" else []))
         if kernel == "ntk":
@@ -356,13 +363,14 @@ def _check_model(m: Model, kernel: str, certified: bool, method: str):
                          "pass (phi, dphi) or a SymPy expression")
     if certified and m.act.quadrature:
         raise ValueError("certified: ball arithmetic needs a closed-form dual, not a quadrature dual; use digits=D")
-    if method == "asymptotic":
-        raise ValueError("method: the skip-ahead exists for the seeds' relu network only; use method='recursion'")
+    if method == "asymptotic" and (m.arch != "resnet" or certified):
+        raise ValueError("method: the skip-ahead exists for the seeds' relu network and the ResNet (not certified); "
+                         "use method='recursion'")
 
 
 def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha=None, digits: int | None = None,
            method: str = "auto", certified: bool = False, activation=None, weight_var=None, bias_var=None,
-           norms=None, max_seconds: float | None = None):
+           norms=None, max_seconds: float | None = None, progress=None):
     """Normalized NTK or GP kernel of the network of :class:`Model` (see :func:`rntk_sym.kernel`).
 
     ``activation``: a name (``"erf"``, ``"leaky_relu:0.1"``), an activation object; ``weight_var`` =
@@ -372,6 +380,8 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     radius, a guaranteed bound; ``certified=True`` also returns the ball as ``interval``); otherwise (user
     activations, no flint) two mpmath runs at two precisions, whose difference is the error estimate.
     ``max_seconds``: refuse (ValueError naming ``depth``) a recursion estimated to take longer.
+    ResNet: ``method="asymptotic"``, or ``"auto"`` where the recursion is estimated slower, is the skip-ahead of
+    :mod:`rntk_sym.skip_resnet` (``progress(done)`` out of ``2 depth``).
     """
     arch = inputs.choice("arch", arch, inputs.ARCHS)
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
@@ -387,11 +397,22 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
         raise ValueError("certified: needs digits=D (ball arithmetic is a high-precision method)")
     if digits is None:
         r = inputs.rho_array(rho)
+        if m.arch == "resnet" and _skip().prefers(method, depth, _recursion_seconds(depth), r.size):
+            out = _skip().float64(m, kernel, r, depth, n1, n2, progress,
+                                  refuse=method == "asymptotic" or _too_slow(depth, max_seconds))
+            if out is not None:
+                return out
         _refuse_slow(depth, max_seconds)
         with np.errstate(over="ignore", invalid="ignore"):
             out = run("float", m, _num("float", n1), _num("float", n2), 1 - r, depth, kernel, v=1 + r)
         _finite(out, m, depth)
         return float(out) if r.ndim == 0 else out
+    if m.arch == "resnet" and _skip().prefers(method, depth, _recursion_seconds(depth, digits)):
+        kv = _skip().kernel_value(m, kernel, inputs.rho_exact(rho, digits + 20), depth, n1, n2, digits,
+                                  refuse=method == "asymptotic" or _too_slow(depth, max_seconds, digits),
+                                  progress=progress)
+        if kv is not None:
+            return kv
     _refuse_slow(depth, max_seconds, digits)
     from .kernels import _has_flint
 
@@ -445,16 +466,35 @@ def _certified(m: Model, kernel: str, rho: Fraction, depth: int, n1, n2, digits:
 STEP_SECONDS = 2e-4  # rough float64 cost of one layer for one rho (3 dual evaluations; more for arrays)
 
 
+def _skip():
+    from . import skip_resnet
+
+    return skip_resnet
+
+
+def _recursion_seconds(depth: int, digits: int | None = None) -> float:
+    """Estimated time of the recursion: mpmath steps cost about 20x a float64 step, twice (two precisions)."""
+    return depth * STEP_SECONDS * (1 if digits is None else 40 * (1 + digits / 100))
+
+
+def _too_slow(depth: int, max_seconds: float | None, digits: int | None = None) -> bool:
+    """Whether :func:`_refuse_slow` would refuse."""
+    from .kernels import REFUSE_SECONDS
+
+    return _recursion_seconds(depth, digits) > (REFUSE_SECONDS if max_seconds is None else max_seconds)
+
+
 def _refuse_slow(depth: int, max_seconds: float | None, digits: int | None = None):
     """ValueError naming ``depth`` when the recursion is estimated to take longer than ``max_seconds``
-    (default: a day); mpmath steps cost about 20x a float64 step, twice (two precisions)."""
+    (default: a day)."""
     from .kernels import REFUSE_SECONDS
 
     limit = REFUSE_SECONDS if max_seconds is None else max_seconds
-    seconds = depth * STEP_SECONDS * (1 if digits is None else 40 * (1 + digits / 100))
+    seconds = _recursion_seconds(depth, digits)
     if seconds > limit:
         raise ValueError(f"depth: the recursion at L = {depth} would take about {seconds / 3600:.3g} hours "
-                         f"(limit {limit / 3600:.3g} h); the skip-ahead covers the seeds' relu network only")
+                         f"(limit {limit / 3600:.3g} h); the skip-ahead covers the seeds' relu network and the ResNet "
+                         "(method 'auto' or 'asymptotic')")
 
 
 def _finite(values, m: Model, depth: int):
