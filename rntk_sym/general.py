@@ -455,7 +455,9 @@ def gram(X, Y=None, *, arch: str, depth: int, gamma=None, alpha=None, kernel: st
     """Gram matrix of the normalized kernel between the rows of ``X`` and ``Y`` (see :func:`rntk_sym.gram`),
     float64, for the network of :class:`Model`. The input kernel is ``<x, y>``: each row's squared norm
     enters the recursion (it matters with biases or a non-homogeneous activation); the angle's
-    ``1 - rho`` comes from :mod:`rntk_sym.gram`'s cancellation-free routine."""
+    ``1 - rho`` comes from :mod:`rntk_sym.gram`'s cancellation-free routine. With numba and a closed-form
+    activation the same layers run compiled on every core (:mod:`rntk_sym.backends.compiled_general`; the
+    first call for an activation compiles it, then it is cached on disk), else in numpy (:func:`run`)."""
     from .gram import fill_pairs, unit_row_pair
 
     arch = inputs.choice("arch", arch, inputs.ARCHS)
@@ -471,9 +473,16 @@ def gram(X, Y=None, *, arch: str, depth: int, gamma=None, alpha=None, kernel: st
     n, k = len(nx), len(ny)
     _refuse_slow(depth * max(1, n * k) ** 0.5, None)
 
+    from .backends import compiled_general
+
+    fast = compiled_general.supports(m.act)  # numba present and closed-form duals: the compiled step
+
     def evaluate(u, v, i, j):
         with np.errstate(over="ignore", invalid="ignore"):
-            vals = run("float", m, nx[i], ny[j], u, depth, kernel, v=v)
+            if fast:
+                vals = finish("float", m, depth, kernel, compiled_general.run_pairs(m, depth, nx[i], ny[j], u, v))
+            else:
+                vals = run("float", m, nx[i], ny[j], u, depth, kernel, v=v)
         _finite(vals, m, depth)
         return vals
 
