@@ -83,6 +83,20 @@ if numba is not None:
     ext.unbox(GeneralContextType)(
         lambda typ, obj, c: ext.NativeValue(cgutils.get_null_value(c.context.get_value_type(typ))))
 
+    @ext.intrinsic
+    def _memo_ptr(typingctx, ctx):
+        """The context's pointer (its memo of the diagonals, attached by :func:`_attach`) as float64*."""
+        sig = numba.types.CPointer(numba.types.float64)(ctx)
+        return sig, lambda context, builder, sig, args: builder.bitcast(
+            args[0], context.get_value_type(sig.return_type))
+
+    @ext.intrinsic
+    def _attach(typingctx, ctx, addr):
+        """The context ``ctx`` carrying the memo at address ``addr``."""
+        sig = ctx(ctx, addr)
+        return sig, lambda context, builder, sig, args: builder.inttoptr(
+            args[1], context.get_value_type(sig.return_type))
+
 
 def _njit(func, cache=False, parallel=False, **deps):
     """``numba.njit(func)`` with module-level names replaced by ``deps`` (compiled functions): the same
@@ -112,27 +126,63 @@ def _closed_duals(ctx, q1, q2, gap, cogap):  # pragma: no cover (compiled; run b
     c12 = (cogap - gap) / 2
     u = min(max(gap / r12, 0.0), 2.0)
     v = min(max(cogap / r12, 0.0), 2.0)
-    S, th = angle_helpers(ctx, r12, u, v)  # noqa: F821 (supplied by _njit)
+    S, th = 0.0, 0.0  # erf, GELU, sin, exp use neither helper: skipped, as the numpy path does
+    if ctx.angular:
+        S, th = angle_helpers(ctx, r12, u, v)  # noqa: F821 (supplied by _njit)
     return ctx.gp(q1, q2, c12, S, th), ctx.dgp(q1, q2, c12, S, th)
 
 
 def _pair_duals(ctx, q1, q2, gap, cogap):  # pragma: no cover (compiled; run by numba)
-    """The context's ``duals`` for one pair: on both diagonals (one evaluation for equal diagonals), at
-    the pair, and the complements ``(M, N)``."""
-    e1 = ctx.expect(q1, q1, 0.0 * q1, 2 * q1)
-    e2 = e1 if q1 == q2 else ctx.expect(q2, q2, 0.0 * q2, 2 * q2)
+    """The context's ``duals`` for one pair: on both diagonals (:func:`_diagonal`; one evaluation for
+    equal diagonals), at the pair, and the complements ``(M, N)``."""
+    e1 = _diagonal(ctx, q1, 0)
+    e2 = e1 if q1 == q2 else _diagonal(ctx, q2, 1)
     e12 = ctx.expect(q1, q2, gap, cogap)
     mn = pair_complement(ctx, q1, q2, gap, cogap, e1[0], e2[0], e12[0],  # noqa: F821 (supplied by _njit)
                          _NODES, _WEIGHTS, _OFFSETS)
     return e1, e2, e12, mn
 
 
+def _diagonal(ctx, q, side):  # pragma: no cover (compiled; run by numba)
+    """``(E, Ed)`` at ``(q, q, c = q)``, the diagonal of input ``side`` (0: x, 1: x') at the current layer.
+
+    A diagonal depends only on its input's norm, and a Gram's pairs share few norms: the memo
+    attached to ``ctx`` (float64: capacity ``cap``, the layer counters of both sides, then ``(q, E, Ed)``
+    per side and layer) returns the values of the previous pair of the block where ``q`` is bitwise the
+    same (the same computation: the same numbers), else evaluates and stores them."""
+    p = _memo_ptr(ctx)
+    head = numba.carray(p, 3)
+    cap, i = int(head[0]), int(head[1 + side])
+    head[1 + side] = i + 1
+    if i >= cap:
+        return ctx.expect(q, q, 0.0 * q, 2 * q)
+    memo = numba.carray(p, 3 + 6 * cap)
+    j = 3 + 3 * (side * cap + i)
+    if memo[j] == q:
+        return memo[j + 1], memo[j + 2]
+    e = ctx.expect(q, q, 0.0 * q, 2 * q)
+    memo[j], memo[j + 1], memo[j + 2] = q, e[0], e[1]
+    return e
+
+
+BLOCK = 64
+"""Pairs per block of the parallel loop; each block keeps one memo of the diagonals (:func:`_diagonal`)."""
+
+
 def _pairs(ctx, ffnet, sw2, sb2, a2, n1, n2, u, v, depth, out):  # pragma: no cover (compiled; run by numba)
-    """The final state of :func:`rntk_sym.general_step.run_layers` for each pair ``k`` into ``out[:, k]``."""
-    for k in prange(u.shape[0]):
-        st = run_layers(ctx, ffnet, sw2, sb2, a2, n1[k], n2[k], u[k], v[k], depth)  # noqa: F821
-        out[0, k], out[1, k], out[2, k], out[3, k] = st[0], st[1], st[2], st[3]
-        out[4, k], out[5, k], out[6, k] = st[4], st[5], st[6]
+    """The final state of :func:`rntk_sym.general_step.run_layers` for each pair ``k`` into ``out[:, k]``,
+    in blocks of :data:`BLOCK` pairs shared between the cores."""
+    n = u.shape[0]
+    for b in prange((n + BLOCK - 1) // BLOCK):
+        memo = np.full(3 + 6 * depth, np.nan)
+        memo[0] = depth
+        bctx = _attach(ctx, memo.ctypes.data)
+        for k in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
+            memo[1], memo[2] = 0.0, 0.0  # both sides' layer counters
+            st = run_layers(bctx, ffnet, sw2, sb2, a2, n1[k], n2[k], u[k], v[k], depth)  # noqa: F821
+            out[0, k], out[1, k], out[2, k], out[3, k] = st[0], st[1], st[2], st[3]
+            out[4, k], out[5, k], out[6, k] = st[4], st[5], st[6]
+        memo[0] = 0.0  # the memo stays alive until the block is done
 
 
 def _build():
@@ -147,6 +197,8 @@ def _build():
              "add": (_njit(comp.add, _two_sum=numba.njit(floats._two_sum)), 2)}
     for name, (f, nargs) in fixed.items():
         _method(name, nargs, lambda ctx_type, f=f: f)
+    ext.overload_attribute(GeneralContextType, "angular")(
+        lambda ctx: (lambda ctx: True) if _DUALS[ctx.act_key][2] else (lambda ctx: False))
     _method("gp", 5, lambda ctx_type: _DUALS[ctx_type.act_key][0])
     _method("dgp", 5, lambda ctx_type: _DUALS[ctx_type.act_key][1])
 
@@ -162,11 +214,12 @@ def _build():
     shared.update(jitted)  # the functions look their callees up here when they are compiled
     closed = _njit(_closed_duals, angle_helpers=jitted["angle_helpers"])
     second = numba.njit(error_model="numpy")(lambda ctx, q1, q2, g, h: closed(ctx, q1, q2, g, h)[1])
-    duals = _njit(_pair_duals, pair_complement=jitted["pair_complement"])
+    diagonal = _njit(_diagonal, _memo_ptr=_memo_ptr)
+    duals = _njit(_pair_duals, pair_complement=jitted["pair_complement"], _diagonal=diagonal)
     # these take the context itself: ctx.name(*args) is f(ctx, *args)
     for name, f in (("expect", closed), ("derivative_dual", second), ("duals", duals)):
         ext.overload_method(GeneralContextType, name)(_passing_ctx(f))
-    return _njit(_pairs, cache=True, parallel=True, run_layers=jitted["run_layers"])
+    return _njit(_pairs, cache=True, parallel=True, run_layers=jitted["run_layers"], _attach=_attach)
 
 
 def _passing_ctx(f):
@@ -191,12 +244,13 @@ def context(act) -> GeneralContext:
 
     exprs = (act.closed.gp, act.closed.derivative_dual())
     digest = hashlib.sha256(("\n".join(map(sp.srepr, exprs)) + inspect.getsource(general_step)
-                             + inspect.getsource(_pair_duals) + inspect.getsource(_closed_duals)).encode())
+                             + inspect.getsource(_pair_duals) + inspect.getsource(_closed_duals)
+                             + inspect.getsource(_diagonal)).encode())
     key = f"{act.name}-{digest.hexdigest()[:16]}"
     if key not in _DUALS:
         args = (F.Q1, F.Q2, F.C, F.S, F.TH)
-        _DUALS[key] = tuple(numba.njit(error_model="numpy")(sp.lambdify(args, e, modules="math", cse=True))
-                            for e in exprs)
+        _DUALS[key] = (*(numba.njit(error_model="numpy")(sp.lambdify(args, e, modules="math", cse=True))
+                          for e in exprs), any(act._angular))
     return GeneralContext(key)
 
 
