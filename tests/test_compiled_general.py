@@ -92,11 +92,24 @@ def test_compiled_gram_leaky_relu_matches_numpy(monkeypatch, arch, kw):
 
 @needs_numba
 @pytest.mark.slow
-@pytest.mark.parametrize("act,bias", [("gelu", "0.1"), ("abs", "0"), ("sin", "0.1"), ("exp", "0")])
+@pytest.mark.parametrize("act,bias", [("gelu", "0.1"), ("abs", "0"), ("sin", "0.1"), ("cos", "0")])
 @pytest.mark.parametrize("arch,kw", [("ffnet", {}), ("resnet", {"gamma": "0.5"})])
 def test_compiled_gram_more_activations(monkeypatch, act, bias, arch, kw):
     for kernel in ("ntk", "gp"):
         check(monkeypatch, act, bias, arch, kw, kernel)
+
+
+@needs_numba
+@pytest.mark.slow
+def test_compiled_gram_reports_overflow_as_numpy_does(monkeypatch):
+    """exp's variances grow without bound (E[e^u e^u] = e^(2q)): by L = 20 at sigma_w^2 = 1.5 they overflow
+    float64, and the compiled Gram raises the numpy path's ValueError naming depth (general.finish)."""
+    calls = []
+    real = compiled_general.run_pairs
+    monkeypatch.setattr(compiled_general, "run_pairs", lambda *a: calls.append(1) or real(*a))
+    with pytest.raises(ValueError, match="^depth: .* overflow float64"):
+        rntk_sym.gram(X, arch="ffnet", depth=L, activation="exp", weight_var="1.5")
+    assert calls
 
 
 @needs_numba
