@@ -10,7 +10,7 @@ cores by ``numba.prange``. The context (:class:`GeneralContext`, a numba type pe
 - the activation's duals ``gp``, ``dgp``: its SymPy closed forms
   (:mod:`rntk_sym.activations.families`) lambdified with ``modules="math"`` (the same expressions the
   numpy path lambdifies with ``modules="numpy"``), evaluated at the helper symbols of
-  :func:`~rntk_sym.general_step.angle_helpers` by :func:`_closed_duals` (the scalar twin of
+  :func:`~rntk_sym.general_step.angle_helpers` by :func:`_closed_args` (the scalar twin of
   :meth:`rntk_sym.activations.ClosedActivation.expectations`' float64 branch);
 - ``duals``: :func:`_pair_duals`, the duals at the pair and both diagonals and the complement's tiers
   (:func:`~rntk_sym.general_step.pair_complement`, a branch per pair where numpy masks the pairs);
@@ -119,17 +119,29 @@ def _method(name, nargs, impl_of):
     ext.overload_method(GeneralContextType, name)(_TYPERS[nargs](lambda ctx: _IMPLS[nargs](impl_of(ctx))))
 
 
-def _closed_duals(ctx, q1, q2, gap, cogap):  # pragma: no cover (compiled; run by numba)
-    """``(E, Ed)`` at the covariance given by its diagonal, gap and co-gap (as
-    :meth:`rntk_sym.activations.ClosedActivation.expectations`)."""
+def _closed_args(ctx, q1, q2, gap, cogap):  # pragma: no cover (compiled; run by numba)
+    """``(c, S, theta)``, the closed forms' arguments besides ``q1, q2``, at the covariance given by its
+    diagonal, gap and co-gap (as :meth:`rntk_sym.activations.ClosedActivation.expectations`)."""
     r12 = math.sqrt(q1 * q2)
-    c12 = (cogap - gap) / 2
     u = min(max(gap / r12, 0.0), 2.0)
     v = min(max(cogap / r12, 0.0), 2.0)
     S, th = 0.0, 0.0  # erf, GELU, sin, exp use neither helper: skipped, as the numpy path does
     if ctx.angular:
         S, th = angle_helpers(ctx, r12, u, v)  # noqa: F821 (supplied by _njit)
+    return (cogap - gap) / 2, S, th
+
+
+def _closed_duals(ctx, q1, q2, gap, cogap):  # pragma: no cover (compiled; run by numba)
+    """``(E, Ed)`` at the covariance given by its diagonal, gap and co-gap."""
+    c12, S, th = _closed_args(ctx, q1, q2, gap, cogap)
     return ctx.gp(q1, q2, c12, S, th), ctx.dgp(q1, q2, c12, S, th)
+
+
+def _closed_derivative(ctx, q1, q2, gap, cogap):  # pragma: no cover (compiled; run by numba)
+    """``Ed`` alone (the complement's quadrature nodes: libm calls of an unused ``E`` would not be
+    dropped by the compiler)."""
+    c12, S, th = _closed_args(ctx, q1, q2, gap, cogap)
+    return ctx.dgp(q1, q2, c12, S, th)
 
 
 def _pair_duals(ctx, q1, q2, gap, cogap):  # pragma: no cover (compiled; run by numba)
@@ -212,8 +224,9 @@ def _build():
         jitted[name] = numba.njit(error_model="numpy")(
             types.FunctionType(func.__code__, shared, name, func.__defaults__, func.__closure__))
     shared.update(jitted)  # the functions look their callees up here when they are compiled
-    closed = _njit(_closed_duals, angle_helpers=jitted["angle_helpers"])
-    second = numba.njit(error_model="numpy")(lambda ctx, q1, q2, g, h: closed(ctx, q1, q2, g, h)[1])
+    args = _njit(_closed_args, angle_helpers=jitted["angle_helpers"])
+    closed = _njit(_closed_duals, _closed_args=args)
+    second = _njit(_closed_derivative, _closed_args=args)
     diagonal = _njit(_diagonal, _memo_ptr=_memo_ptr)
     duals = _njit(_pair_duals, pair_complement=jitted["pair_complement"], _diagonal=diagonal)
     # these take the context itself: ctx.name(*args) is f(ctx, *args)
@@ -244,8 +257,8 @@ def context(act) -> GeneralContext:
 
     exprs = (act.closed.gp, act.closed.derivative_dual())
     digest = hashlib.sha256(("\n".join(map(sp.srepr, exprs)) + inspect.getsource(general_step)
-                             + inspect.getsource(_pair_duals) + inspect.getsource(_closed_duals)
-                             + inspect.getsource(_diagonal)).encode())
+                             + "".join(inspect.getsource(f) for f in (_pair_duals, _closed_args, _closed_duals,
+                                                                      _closed_derivative, _diagonal))).encode())
     key = f"{act.name}-{digest.hexdigest()[:16]}"
     if key not in _DUALS:
         args = (F.Q1, F.Q2, F.C, F.S, F.TH)
