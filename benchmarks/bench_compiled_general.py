@@ -66,9 +66,14 @@ CASES = (("gelu", "ffnet", {}, _gelu_duals), ("erf", "ffnet", {}, _erf_duals),
 
 
 def timed(f):
-    t = time.perf_counter()
+    """``(result, wall seconds)``; the process's CPU seconds (all threads) are added to :data:`CPU`."""
+    t, c = time.perf_counter(), time.process_time()
     out = f()
+    CPU.append(time.process_time() - c)
     return out, time.perf_counter() - t
+
+
+CPU: list = []
 
 
 def reference(X, i, j, act, arch, kw, L):
@@ -103,6 +108,7 @@ def main():
     for act, arch, kw, duals in CASES:
         kwargs = dict(arch=arch, depth=L, activation=act, weight_var=SW2, bias_var=SB2, **kw)
         _, t_first = timed(lambda: rntk_sym.gram(X[:3], **{**kwargs, "depth": 2}))
+        CPU.clear()
         G, t_c = timed(lambda: rntk_sym.gram(X, **kwargs))
         with mock.patch.object(compiled, "available", lambda: False):
             N, t_n = timed(lambda: rntk_sym.gram(X, **kwargs))
@@ -111,6 +117,7 @@ def main():
                 P, t_p = timed(lambda: plain_gram(X, L, duals))
         else:
             P, t_p = timed(lambda: plain_resnet_gram(X, L, duals, kw["gamma"]))
+        cpu = list(CPU)
         errs, bound = np.zeros(3), 0.0
         for i, j in pairs:
             ref, e = reference(X, i, j, act, arch, kw, L)
@@ -118,9 +125,11 @@ def main():
             errs = np.maximum(errs, [float(abs(mpmath.mpf(M[i, j]) - ref) / abs(ref)) for M in (G, N, P)])
         name = f"{arch} {act} {kw.get('gamma', '')}".strip()
         print(f"{name:<28} {t_first:9.1f} {t_c:10.2f} {t_n:8.2f} {t_p:8.2f} {t_n / t_c:8.2f} {t_p / t_c:8.2f} "
-              f"{errs[0]:8.1e} {errs[1]:9.1e} {errs[2]:9.1e} {bound:9.0e}")
+              f"{errs[0]:8.1e} {errs[1]:9.1e} {errs[2]:9.1e} {bound:9.0e}  cpu s {cpu[0]:.1f} {cpu[1]:.1f} "
+              f"{cpu[2]:.1f}, load {os.getloadavg()[0]:.1f}")
     print("compile s = the first call (numba compile, or load of the on-disk cache), not counted; "
-          "numpy/c, plain/c = speed-ups of the compiled path (same run)")
+          "numpy/c, plain/c = speed-ups of the compiled path (same run, wall clock); cpu s = CPU seconds of "
+          "all threads (compiled, numpy, plain)")
 
 
 if __name__ == "__main__":

@@ -155,25 +155,35 @@ def _pair_duals(ctx, q1, q2, gap, cogap):  # pragma: no cover (compiled; run by 
     return e1, e2, e12, mn
 
 
+SLOTS = 4
+"""Diagonals remembered per side and layer (:func:`_diagonal`): unit rows' squared norms computed in float64
+take a few values an ulp apart, and the pairs of a block alternate between them."""
+ENTRY = 1 + 3 * SLOTS  # next slot to overwrite, then (q, E, Ed) per slot
+
+
 def _diagonal(ctx, q, side):  # pragma: no cover (compiled; run by numba)
     """``(E, Ed)`` at ``(q, q, c = q)``, the diagonal of input ``side`` (0: x, 1: x') at the current layer.
 
     A diagonal depends only on its input's norm, and a Gram's pairs share few norms: the memo
-    attached to ``ctx`` (float64: capacity ``cap``, the layer counters of both sides, then ``(q, E, Ed)``
-    per side and layer) returns the values of the previous pair of the block where ``q`` is bitwise the
-    same (the same computation: the same numbers), else evaluates and stores them."""
+    attached to ``ctx`` (float64: capacity ``cap`` in layers, the layer counters of both sides, then per
+    side and layer :data:`ENTRY` numbers: the next slot to overwrite and ``(q, E, Ed)`` in :data:`SLOTS`
+    slots) returns the values of an earlier pair of the block where ``q`` is bitwise the same (the same
+    computation: the same numbers), else evaluates and stores them."""
     p = _memo_ptr(ctx)
     head = numba.carray(p, 3)
     cap, i = int(head[0]), int(head[1 + side])
     head[1 + side] = i + 1
     if i >= cap:
         return ctx.expect(q, q, 0.0 * q, 2 * q)
-    memo = numba.carray(p, 3 + 6 * cap)
-    j = 3 + 3 * (side * cap + i)
-    if memo[j] == q:
-        return memo[j + 1], memo[j + 2]
+    memo = numba.carray(p, 3 + 2 * cap * ENTRY)
+    j = 3 + (side * cap + i) * ENTRY
+    for s in range(SLOTS):
+        if memo[j + 1 + 3 * s] == q:
+            return memo[j + 2 + 3 * s], memo[j + 3 + 3 * s]
     e = ctx.expect(q, q, 0.0 * q, 2 * q)
-    memo[j], memo[j + 1], memo[j + 2] = q, e[0], e[1]
+    s = int(memo[j])
+    memo[j] = (s + 1) % SLOTS
+    memo[j + 1 + 3 * s], memo[j + 2 + 3 * s], memo[j + 3 + 3 * s] = q, e[0], e[1]
     return e
 
 
@@ -186,8 +196,10 @@ def _pairs(ctx, ffnet, sw2, sb2, a2, n1, n2, u, v, depth, out):  # pragma: no co
     in blocks of :data:`BLOCK` pairs shared between the cores."""
     n = u.shape[0]
     for b in prange((n + BLOCK - 1) // BLOCK):
-        memo = np.full(3 + 6 * depth, np.nan)
+        memo = np.full(3 + 2 * depth * ENTRY, np.nan)
         memo[0] = depth
+        for e in range(2 * depth):
+            memo[3 + e * ENTRY] = 0.0  # next slot
         bctx = _attach(ctx, memo.ctypes.data)
         for k in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
             memo[1], memo[2] = 0.0, 0.0  # both sides' layer counters
@@ -201,7 +213,10 @@ def _build():
     """Register the context's methods and compile the step's functions (lazily, per specialization)."""
     comp = floats._Compensated
     sqrt = numba.njit(error_model="numpy")(lambda x: math.sqrt(x))
-    atan2 = numba.njit(error_model="numpy")(lambda y, x: math.atan2(y, x))
+    # theta = 2 atan2(sqrt u, sqrt v) with u, v >= 0: the branch-free Cephes atan2 of the relu path (2 ulp,
+    # tests/test_compiled.py against mpmath) instead of a libm call, which was measured to dominate the
+    # complement's nodes for the angular families (leaky relu: 3-12 nodes per pair near correlation 1)
+    atan2 = numba.njit(error_model="numpy")(compiled._atan2)
     accumulator = numba.njit(lambda x: (x, 0.0 * x))
     node_dot = numba.njit(error_model="numpy")(lambda ed, w: ed * w)
     fixed = {"sqrt": (sqrt, 1), "atan2": (atan2, 2), "accumulator": (accumulator, 1), "node_dot": (node_dot, 2),
@@ -227,7 +242,7 @@ def _build():
     args = _njit(_closed_args, angle_helpers=jitted["angle_helpers"])
     closed = _njit(_closed_duals, _closed_args=args)
     second = _njit(_closed_derivative, _closed_args=args)
-    diagonal = _njit(_diagonal, _memo_ptr=_memo_ptr)
+    diagonal = _njit(_diagonal, _memo_ptr=_memo_ptr, ENTRY=ENTRY, SLOTS=SLOTS)
     duals = _njit(_pair_duals, pair_complement=jitted["pair_complement"], _diagonal=diagonal)
     # these take the context itself: ctx.name(*args) is f(ctx, *args)
     for name, f in (("expect", closed), ("derivative_dual", second), ("duals", duals)):
