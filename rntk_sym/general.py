@@ -21,8 +21,10 @@ Each kernel is normalized by its diagonal: ``k(x, x') / sqrt(k(x, x) k(x', x'))`
 ``sigma_w^2 = 2``, ``sigma_b^2 = 0`` these are the seeds' ``rho_L`` and ``Omegabar_L`` (docs/model.md
 sections 2-3; tests/test_general.py checks the values against :mod:`rntk_sym.kernels`).
 
-The recursion is written once (:func:`run`) against a number kind: ``"float"`` (numpy float64,
-vectorized over rho) or ``"mp"`` (mpmath at the precision of an enclosing ``mpmath.workprec``).
+The recursion is written once (:mod:`rntk_sym.general_step`, driven by :func:`run`) against a number kind:
+``"float"`` (numpy float64, vectorized over rho), ``"mp"`` (mpmath at the precision of an enclosing
+``mpmath.workprec``) or ``"ball"`` (arb); numba compiles the same functions for the Gram matrices
+(:mod:`rntk_sym.backends.compiled_general`).
 """
 from __future__ import annotations
 
