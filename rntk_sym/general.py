@@ -21,8 +21,10 @@ Each kernel is normalized by its diagonal: ``k(x, x') / sqrt(k(x, x) k(x', x'))`
 ``sigma_w^2 = 2``, ``sigma_b^2 = 0`` these are the seeds' ``rho_L`` and ``Omegabar_L`` (docs/model.md
 sections 2-3; tests/test_general.py checks the values against :mod:`rntk_sym.kernels`).
 
-The recursion is written once (:func:`run`) against a number kind: ``"float"`` (numpy float64,
-vectorized over rho) or ``"mp"`` (mpmath at the precision of an enclosing ``mpmath.workprec``).
+The recursion is written once (:mod:`rntk_sym.general_step`, driven by :func:`run`) against a number kind:
+``"float"`` (numpy float64, vectorized over rho), ``"mp"`` (mpmath at the precision of an enclosing
+``mpmath.workprec``) or ``"ball"`` (arb); numba compiles the same functions for the Gram matrices
+(:mod:`rntk_sym.backends.compiled_general`).
 """
 from __future__ import annotations
 
@@ -30,14 +32,16 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
+from types import SimpleNamespace
 
 import mpmath
 import numpy as np
 
-from . import inputs
+from . import general_step, inputs
 from .activations import get_activation, is_default_relu
 from .backends import NUMPY
 from .backends._plain import PlainScalar
+from .general_step import COMPLEMENT_BELOW, COMPLEMENT_TIERS  # noqa: F401 (COMPLEMENT_BELOW: public)
 
 
 @dataclass(frozen=True)
@@ -163,18 +167,42 @@ def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str, normalize: bool
     co-gap ``sqrt(q1 q2) + c`` (docs/activations.md, "Cancellation-free state"), so that correlations near
     1 and near -1 keep their relative accuracy in ``1 -+ correlation``. Cost: 3 evaluations of the duals per
     layer (the pair and both diagonals) and, in float64 near correlation +-1, the complement's quadrature.
+    The layers are :func:`rntk_sym.general_step.run_layers` (the functions numba compiles for the Gram
+    matrices, :mod:`rntk_sym.backends.compiled_general`), on a context of ``kind`` (:func:`_context`).
 
     ResNet only (the skip-ahead's segments, :mod:`rntk_sym.skip_resnet`): ``a2`` = the step alpha^2 (default
     from ``m.scale`` and ``depth``), ``start`` = the state ``(K11, K22, gap, cogap, T11, T22, T12)`` to run
     ``depth`` steps from (default: the inputs' kernel, ``T = 0``), ``raw=True``: return that state.
     """
+    ctx = _context(kind, m, n1, n2)
     sw2, sb2 = _num(kind, m.weight_var), _num(kind, m.bias_var)
-    def sqrt(x):
-        return _sqrt(kind, x)
-    r0 = sqrt(n1 * n2)
-    # the input kernel <x, x'> = sqrt(n1 n2) - gap = cogap - sqrt(n1 n2)
-    diag, gap, cogap = [n1, n2], r0 * u, r0 * (2 - u if v is None else v)
+    if m.arch == "ffnet":
+        a2 = None
+    elif a2 is None:
+        a2 = _alpha2(kind, m.scale, depth)
+    if start is None:
+        st = general_step.run_layers(ctx, m.arch == "ffnet", sw2, sb2, a2, n1, n2, u, 2 - u if v is None else v,
+                                     depth)
+    else:
+        st = general_step.resnet_layers(ctx, sw2, sb2, a2, *start, depth)
+    return st if raw else finish(kind, m, depth, kernel, st, normalize)
 
+
+def finish(kind: str, m: Model, depth: int, kernel: str, st, normalize: bool = True):
+    """The kernel from the final state ``st = (q1, q2, gap, cogap, X1, X2, X12)`` of
+    :func:`rntk_sym.general_step.run_layers`: ValueError naming ``depth`` where a variance overflowed
+    (:func:`_overflow`), else ``X12 / sqrt(X1 X2)`` (NTK) or ``c / sqrt(q1 q2)`` (GP), or with
+    ``normalize=False`` the unnormalized entries ``(k(x, x'), k(x, x), k(x', x'))``."""
+    q1, q2, gap, cogap, x1, x2, x12 = st
+    _overflow(kind, m, depth, [q1, q2] + ([x1, x2] if kernel == "ntk" else []))
+    k = (x12, x1, x2) if kernel == "ntk" else (general_step.pair(gap, cogap), q1, q2)
+    return k[0] / _sqrt(kind, k[1] * k[2]) if normalize else k
+
+
+def _context(kind: str, m: Model, n1, n2):
+    """The context of :mod:`rntk_sym.general_step` for number ``kind``: ``sqrt``, the duals of a layer (at
+    the pair and both diagonals, with the complements of :func:`complement`) and the ResNet's state
+    accumulators (float64: compensated, :mod:`rntk_sym.backends.floats`)."""
     # A Gram's pairs share few distinct input norms, and each diagonal is a function of its input norm: the
     # duals on the diagonals are evaluated once per distinct norm (found once, not sorted again every layer)
     distinct = [_distinct(kind, n) for n in (n1, n2)]
@@ -186,58 +214,16 @@ def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str, normalize: bool
         uq = np.ravel(q)[first]
         return tuple(x[inv].reshape(np.shape(q)) for x in m.act.expectations(uq, uq, 0 * uq, kind))
 
-    def step(d, g, h):  # the duals at the pair and at both diagonals, and the complements (M, N)
-        q1, q2 = d
+    def duals(q1, q2, g, h):  # the duals at the pair and at both diagonals, and the complements (M, N)
         e1 = on_diagonal(q1, 0)
         e2 = e1 if np.ndim(q1) == 0 and q1 == q2 else on_diagonal(q2, 1)  # equal norms: one diagonal
         e12 = m.act.expectations(q1, q2, g, kind, cogap=h)
         return e1, e2, e12, complement(m.act, kind, q1, q2, g, h, e1[0], e2[0], e12[0])
 
-    def pair(g, h):  # the cross entry c = sqrt(q1 q2) - gap = cogap - sqrt(q1 q2)
-        return (h - g) / 2
-
-    def spread(d):  # (sqrt q1 - sqrt q2)^2 / 2 = (q1 + q2)/2 - sqrt(q1 q2), >= 0 without cancellation
-        return _square(sqrt(d[0]) - sqrt(d[1])) / 2
-
-    if m.arch == "ffnet":
-        gap, cogap = affine_gap(sqrt, sw2, sb2, diag, gap), affine_cogap(sqrt, sw2, sb2, diag, cogap)
-        diag = [sw2 * x + sb2 for x in diag]
-        theta = diag + [pair(gap, cogap)]  # Theta_1 = k_1
-        for _ in range(depth):
-            *ed, (M, N) = step(diag, gap, cogap)
-            omega = [sw2 * d * t for (_, d), t in zip(ed, theta)]
-            diag = [sw2 * e + sb2 for e, _ in ed[:2]]
-            # sqrt(q1' q2') -+ c' with c' = sw2 E12 + sb2, q' = sw2 E + sb2, E12 = (E1 + E2)/2 -+ (M or N)
-            gap, cogap = sw2 * M - spread(diag), sw2 * N + 2 * sb2 - spread(diag)
-            theta = [k + o for k, o in zip(diag + [pair(gap, cogap)], omega)]
-        _overflow(kind, m, depth, diag + (omega[:2] if kernel == "ntk" else []))
-        if kernel == "ntk":
-            return omega[2] / sqrt(omega[0] * omega[1]) if normalize else (omega[2], *omega[:2])
-    else:
-        a2 = _alpha2(kind, m.scale, depth) if a2 is None else a2
-        # each block moves the state by O(alpha^2): float64 keeps it as a compensated sum (backends.floats)
-        acc = NUMPY if kind == "float" else PlainScalar()
-        state = [acc.accumulator(x) for x in (start or (*diag, gap, cogap, 0 * n1, 0 * n2, 0 * gap))]
-        for _ in range(depth):
-            k1, k2, gap, cogap, *T = (acc.lead(x) for x in state)
-            S = [sw2 * x + sb2 for x in (k1, k2)]
-            gap_s, cogap_s = affine_gap(sqrt, sw2, sb2, (k1, k2), gap), affine_cogap(sqrt, sw2, sb2, (k1, k2), cogap)
-            *ed, (M, N) = step(S, gap_s, cogap_s)
-            dT = [a2 * (sw2 * d * t + e + d * s) for t, (e, d), s in zip(T, ed, S + [pair(gap_s, cogap_s)])]
-            new = [k1 + a2 * ed[0][0], k2 + a2 * ed[1][0]]
-            # the gap of K + alpha^2 E: (K1 + K2)/2 - K12 grows by alpha^2 M (the co-gap: K12 + (K1 + K2)/2 by
-            # alpha^2 N); the geometric-mean terms are exact
-            dspread = spread((k1, k2)) - spread(new)
-            dgap, dcogap = dspread + a2 * M, dspread + a2 * N
-            state = [acc.add(x, d) for x, d in zip(state, (a2 * ed[0][0], a2 * ed[1][0], dgap, dcogap, *dT))]
-        k1, k2, gap, cogap, *T = (acc.total(x) for x in state)
-        if raw:
-            return (k1, k2, gap, cogap, *T)
-        diag = [k1, k2]
-        _overflow(kind, m, depth, diag + (T[:2] if kernel == "ntk" else []))
-        if kernel == "ntk":
-            return T[2] / sqrt(T[0] * T[1]) if normalize else (T[2], *T[:2])
-    return pair(gap, cogap) / sqrt(diag[0] * diag[1]) if normalize else (pair(gap, cogap), *diag)
+    # each block moves the ResNet's state by O(alpha^2): float64 keeps it as a compensated sum (backends.floats)
+    acc = NUMPY if kind == "float" else PlainScalar()
+    return SimpleNamespace(sqrt=lambda x: _sqrt(kind, x), duals=duals, accumulator=acc.accumulator,
+                           lead=acc.lead, add=acc.add, total=acc.total)
 
 
 def _distinct(kind: str, n):
@@ -256,37 +242,6 @@ def _overflow(kind: str, m: Model, depth: int, diagonals):
     if finite is not None and not all(finite(d) for d in diagonals):
         raise ValueError(f"depth: the kernels of {m.act.spec} overflow float64 by L = {depth} "
                          "(the variances grow without bound); use digits=D")
-
-
-def _square(x):
-    """``x * x`` (in arb, ``x ** 2`` of a ball containing 0 is NaN: pow goes through the logarithm)."""
-    return x * x
-
-
-def _affine_excess(sqrt, a, b, diag):
-    """``sqrt(G1 G2) - a sqrt(g1 g2) - b >= 0`` for ``G = a g + b``: ``a b (sqrt g1 - sqrt g2)^2 /
-    (sqrt(G1 G2) + a sqrt(g1 g2) + b)`` (``G1 G2 - (a sqrt(g1 g2) + b)^2 = a b (sqrt g1 - sqrt g2)^2``)."""
-    g1, g2 = diag
-    return a * b * _square(sqrt(g1) - sqrt(g2)) / (sqrt((a * g1 + b) * (a * g2 + b)) + a * sqrt(g1 * g2) + b)
-
-
-def affine_gap(sqrt, a, b, diag, gap):
-    """Gap of ``a K + b`` from that of ``K``: ``a gap`` plus :func:`_affine_excess` (no cancellation)."""
-    return a * gap + _affine_excess(sqrt, a, b, diag)
-
-
-def affine_cogap(sqrt, a, b, diag, cogap):
-    """Co-gap ``sqrt(G1 G2) + (a c + b)`` of ``a K + b`` from that of ``K``: ``a cogap + 2 b`` plus
-    :func:`_affine_excess` (a sum of terms >= 0)."""
-    return a * cogap + 2 * b + _affine_excess(sqrt, a, b, diag)
-
-
-COMPLEMENT_BELOW = 1 / 16  # use the integral where 1 - correlation is below this (the direct form loses <= 16 ulp)
-# Gauss-Legendre nodes of the integral by range of u = 1 - correlation: the integrand is analytic in s = sqrt(gap)
-# up to s^2 ~ 2 sqrt(q1 q2) (v = 0): a Bernstein ellipse of parameter ~ 4 sqrt(2/u), so n nodes err by ~ (u/32)^n.
-# Measured against 60 digits (erf, GELU, relu, abs, leaky relu, relu^2, sin, exp; q = 1 and 8; u from 1e-14 to 1/16):
-# these tiers give at most 3.5e-16 relative in M, as the former (4 nodes below 1e-4, 12 above) did, at less cost
-COMPLEMENT_TIERS = ((1e-8, 3), (1e-4, 4), (1e-2, 9), (COMPLEMENT_BELOW, 12))
 
 
 @cache
@@ -314,6 +269,7 @@ def complement(act, kind: str, q1, q2, gap, cogap, e1, e2, e12):
         return direct
     q1, q2, gap, cogap = np.broadcast_arrays(q1, q2, gap, cogap)
     r12 = np.sqrt(q1 * q2)
+    ctx = _price_context(act)
     out = None
     for sign, dist in ((1, gap), (-1, cogap)):  # the end c = +c_max (distance gap), then c = -c_max (cogap)
         w = dist / r12
@@ -327,23 +283,21 @@ def complement(act, kind: str, q1, q2, gap, cogap, e1, e2, e12):
                 out = [np.array(x, dtype=float, copy=True) for x in np.broadcast_arrays(*direct)]
             x, wts = _gauss_legendre01(nodes)
             a, b, d, r = (t.ravel()[near][:, None] for t in (q1, q2, dist, r12))
-            s2 = d * x**2
-            ends = (r[:, 0] * 0, 2 * r[:, 0])  # (gap, cogap) at c = sign * c_max
-            if sign > 0:
-                ed = act.derivative_dual(a, b, s2, kind, cogap=2 * r - s2)
-                end = act.expectations(a[:, 0], b[:, 0], ends[0], kind, cogap=ends[1])[0]
-            else:
-                ed = act.derivative_dual(a, b, 2 * r - s2, kind, cogap=s2)
-                end = act.expectations(a[:, 0], b[:, 0], ends[1], kind, cogap=ends[0])[0]
-            integral = d[:, 0] * (ed @ (2 * x * wts))
             f1, f2 = (np.broadcast_to(e, out[0].shape).ravel()[near] for e in (e1, e2))
-            mean = (f1 + f2) / 2
-            # E12 = end - I (sign +) or end + I (sign -): M = mean - E12, N = mean + E12
-            out[0].flat[near] = mean - end + sign * integral
-            out[1].flat[near] = mean + end - sign * integral
+            mn = general_step.price_complement(ctx, sign, a, b, d, r, ((f1 + f2) / 2)[:, None], x[None, :],
+                                               (2 * x * wts)[None, :], 0, 1)
+            out[0].flat[near], out[1].flat[near] = mn[0][:, 0], mn[1][:, 0]
     if out is None:
         return direct
     return tuple(o if o.ndim else o[()] for o in out)
+
+
+def _price_context(act):
+    """The float64 context of :func:`rntk_sym.general_step.price_complement` for ``act``: its duals on
+    arrays, and the quadrature sum over the nodes (the last axis) as a matrix product."""
+    return SimpleNamespace(expect=lambda q1, q2, g, h: act.expectations(q1, q2, g, "float", cogap=h),
+                           derivative_dual=lambda q1, q2, g, h: act.derivative_dual(q1, q2, g, "float", cogap=h),
+                           node_dot=lambda ed, w: (ed @ w)[:, None])
 
 
 def _alpha2(kind: str, scale: inputs.Scaling, depth: int):
@@ -546,7 +500,9 @@ def gram(X, Y=None, *, arch: str, depth: int, gamma=None, alpha=None, kernel: st
     """Gram matrix of the normalized kernel between the rows of ``X`` and ``Y`` (see :func:`rntk_sym.gram`),
     float64, for the network of :class:`Model`. The input kernel is ``<x, y>``: each row's squared norm
     enters the recursion (it matters with biases or a non-homogeneous activation); the angle's
-    ``1 - rho`` comes from :mod:`rntk_sym.gram`'s cancellation-free routine."""
+    ``1 - rho`` comes from :mod:`rntk_sym.gram`'s cancellation-free routine. With numba and a closed-form
+    activation the same layers run compiled on every core (:mod:`rntk_sym.backends.compiled_general`; the
+    first call for an activation compiles it, then it is cached on disk), else in numpy (:func:`run`)."""
     from .gram import fill_pairs, unit_row_pair
 
     arch = inputs.choice("arch", arch, inputs.ARCHS)
@@ -562,9 +518,16 @@ def gram(X, Y=None, *, arch: str, depth: int, gamma=None, alpha=None, kernel: st
     n, k = len(nx), len(ny)
     _refuse_slow(depth * max(1, n * k) ** 0.5, None)
 
+    from .backends import compiled_general
+
+    fast = compiled_general.supports(m.act)  # numba present and closed-form duals: the compiled step
+
     def evaluate(u, v, i, j):
         with np.errstate(over="ignore", invalid="ignore"):
-            vals = run("float", m, nx[i], ny[j], u, depth, kernel, v=v)
+            if fast:
+                vals = finish("float", m, depth, kernel, compiled_general.run_pairs(m, depth, nx[i], ny[j], u, v))
+            else:
+                vals = run("float", m, nx[i], ny[j], u, depth, kernel, v=v)
         _finite(vals, m, depth)
         return vals
 

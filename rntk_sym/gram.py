@@ -120,7 +120,9 @@ def gram(X, Y=None, *, arch: str, depth: int, gamma=None, alpha=None, kernel: st
     environment compiles it, a few seconds, then it is cached on disk).
 
     ``activation``, ``weight_var``, ``bias_var``: another network than the seeds' relu is computed by
-    :func:`rntk_sym.general.gram`, whose input kernel is ``<x, y>`` (the rows' norms enter the kernel).
+    :func:`rntk_sym.general.gram`, whose input kernel is ``<x, y>`` (the rows' norms enter the kernel);
+    with numba and a closed-form activation it runs compiled on every core as well
+    (:mod:`rntk_sym.backends.compiled_general`; each activation compiles on its first use, then is cached).
     """
     from . import general
 

@@ -41,7 +41,7 @@ from fractions import Fraction
 
 import mpmath
 
-from . import general, inputs
+from . import general, general_step, inputs
 from .asymptotics import SEGMENT_EXACT, _extrapolate, segmented_orbit
 from .kernels import LOG2_10
 
@@ -151,11 +151,9 @@ def _relu_deviation(m, state, prec: int):
         g, cg = be.from_mpf(gap), be.from_mpf(cogap)
         sw2, sb2 = general._num("ball", m.weight_var), general._num("ball", m.bias_var)
 
-        def sqrt(x):
-            return general._sqrt("ball", x)
-
+        ctx = general._context("ball", m, K[0], K[1])
         S = [sw2 * k + sb2 for k in K]
-        gs, cgs = general.affine_gap(sqrt, sw2, sb2, K, g), general.affine_cogap(sqrt, sw2, sb2, K, cg)
+        gs, cgs = general_step.affine_gap(ctx, sw2, sb2, K, g), general_step.affine_cogap(ctx, sw2, sb2, K, cg)
         S0 = [sw2 * k for k in K]
         act = [m.act.expectations(s, s, 0 * s, "ball") for s in S] + \
             [m.act.expectations(S[0], S[1], gs, "ball", cogap=cgs)]

@@ -21,6 +21,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from ..backends import NUMPY
+from ..general_step import angle_helpers
 from . import families as F
 
 _NAME = re.compile(r"[a-z_][a-z0-9_]*")
@@ -98,14 +100,14 @@ class ClosedActivation:
     def _evaluate(self, q1, q2, gap, kind, which, cogap=None):
         fns = [self._functions[kind][k] for k in which]
         if kind == "float":
+
             r12 = np.sqrt(q1 * q2)
             c12 = r12 - gap if cogap is None else (cogap - gap) / 2
             s = th = None
             if any(self._angular[k] for k in which):
                 u = np.clip(gap / r12, 0.0, 2.0)
                 v = 2 - u if cogap is None else np.clip(cogap / r12, 0.0, 2.0)
-                su, sv = np.sqrt(u), np.sqrt(v)
-                s, th = r12 * su * sv, 2 * np.arctan2(su, sv)
+                s, th = angle_helpers(NUMPY, r12, u, v)  # the same helper the compiled Gram uses
             with np.errstate(divide="ignore", invalid="ignore"):
                 return tuple(f(q1, q2, c12, s, th) for f in fns)
         if kind == "ball":  # arb balls: the parts of u, v below 0 are dropped rigorously (u, v >= 0 exactly)
