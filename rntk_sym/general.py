@@ -495,6 +495,22 @@ def _high_precision(m: Model, kernel: str, rho: Fraction, depth: int, n1, n2, di
                        f"estimate: |v({prec1} bits) - v({prec2} bits)|", a)
 
 
+SNAP_ULPS = 4
+
+
+def snap_norms(n1, n2):
+    """The squared norms of a Gram's pairs, ``n2`` replaced by ``n1`` where they differ by at most
+    :data:`SNAP_ULPS` ulps (rows normalized in float64 have squared norms 1 +- an ulp or two).
+
+    The complement ``(E1 + E2)/2 - E(q1, q2, sqrt(q1 q2))`` of :func:`complement` is exactly 0 only for equal
+    norms; for norms unequal by rounding it is a difference of nearly equal numbers, off by an ulp of ``E``,
+    which a pair near ``rho = +-1`` amplifies (measured 1e-10 at ``1 - rho = 5e-11``, leaky relu with a bias,
+    FFNet NTK, L = 20; docs/activations.md, "Unequal norms"). The kernel itself moves by about as many ulps as the
+    norms were snapped: far below the float64 recursion's own error."""
+    close = np.abs(n2 - n1) <= SNAP_ULPS * np.finfo(float).eps * np.maximum(n1, n2)
+    return n1, np.where(close, n1, n2)
+
+
 def gram(X, Y=None, *, arch: str, depth: int, gamma=None, alpha=None, kernel: str = "ntk", activation=None,
          weight_var=None, bias_var=None, chunk: int = 1 << 14) -> np.ndarray:
     """Gram matrix of the normalized kernel between the rows of ``X`` and ``Y`` (see :func:`rntk_sym.gram`),
@@ -523,11 +539,12 @@ def gram(X, Y=None, *, arch: str, depth: int, gamma=None, alpha=None, kernel: st
     fast = compiled_general.supports(m.act)  # numba present and closed-form duals: the compiled step
 
     def evaluate(u, v, i, j):
+        n1, n2 = snap_norms(nx[i], ny[j])
         with np.errstate(over="ignore", invalid="ignore"):
             if fast:
-                vals = finish("float", m, depth, kernel, compiled_general.run_pairs(m, depth, nx[i], ny[j], u, v))
+                vals = finish("float", m, depth, kernel, compiled_general.run_pairs(m, depth, n1, n2, u, v))
             else:
-                vals = run("float", m, nx[i], ny[j], u, depth, kernel, v=v)
+                vals = run("float", m, n1, n2, u, depth, kernel, v=v)
         _finite(vals, m, depth)
         return vals
 
