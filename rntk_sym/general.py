@@ -148,12 +148,16 @@ def _sqrt(kind: str, x):
     return x.nonnegative_part().sqrt() if kind == "ball" else mpmath.sqrt(x)
 
 
-def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str, normalize: bool = True, v=None):
+def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str, normalize: bool | str = True, v=None, start=None):
     """The normalized kernel (``kernel`` "ntk" or "gp") after ``depth`` layers, in number ``kind``.
 
     ``normalize=False``: the unnormalized entries ``(k(x, x'), k(x, x), k(x', x'))`` instead (FFNet
     ``k = Omega_{L+1}`` or ``k_{L+1}``; ResNet ``T_L`` or ``K_L``); :mod:`rntk_sym.conventions` takes
-    neural-tangents' scale from the diagonals.
+    neural-tangents' scale from the diagonals. FFNet only: ``normalize="state"`` returns the state after
+    ``depth`` layers, ``(diag, gap, cogap, theta, omega)`` = ``([k_{L+1}(x, x), k_{L+1}(x', x')]``, the gap and
+    co-gap of ``k_{L+1}``, ``[Theta_{L+1}(x, x), Theta_{L+1}(x', x'), Theta_{L+1}(x, x')]``, the same of
+    ``Omega_{L+1}`` (None at depth 0)), and ``start=`` such a state continues from it (``n1, n2, u, v`` then only
+    serve the float64 bookkeeping) (:mod:`rntk_sym.skip_general` steps the recursion in stretches).
 
     ``n1, n2``: input squared norms; ``u = 1 - rho`` and ``v = 1 + rho`` (default ``2 - u``) with rho the
     cosine of the inputs' angle (numbers of ``kind``, possibly numpy arrays; ``u`` and ``v`` rather than rho
@@ -195,9 +199,12 @@ def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str, normalize: bool
         return _square(sqrt(d[0]) - sqrt(d[1])) / 2
 
     if m.arch == "ffnet":
-        gap, cogap = affine_gap(sqrt, sw2, sb2, diag, gap), affine_cogap(sqrt, sw2, sb2, diag, cogap)
-        diag = [sw2 * x + sb2 for x in diag]
-        theta = diag + [pair(gap, cogap)]  # Theta_1 = k_1
+        if start is None:
+            gap, cogap = affine_gap(sqrt, sw2, sb2, diag, gap), affine_cogap(sqrt, sw2, sb2, diag, cogap)
+            diag = [sw2 * x + sb2 for x in diag]
+            theta, omega = diag + [pair(gap, cogap)], None  # Theta_1 = k_1
+        else:
+            diag, gap, cogap, theta, omega = start
         for _ in range(depth):
             *ed, (M, N) = step(diag, gap, cogap)
             omega = [sw2 * d * t for (_, d), t in zip(ed, theta)]
@@ -205,6 +212,8 @@ def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str, normalize: bool
             # sqrt(q1' q2') -+ c' with c' = sw2 E12 + sb2, q' = sw2 E + sb2, E12 = (E1 + E2)/2 -+ (M or N)
             gap, cogap = sw2 * M - spread(diag), sw2 * N + 2 * sb2 - spread(diag)
             theta = [k + o for k, o in zip(diag + [pair(gap, cogap)], omega)]
+        if normalize == "state":
+            return list(diag), gap, cogap, theta, omega
         _overflow(kind, m, depth, diag + (omega[:2] if kernel == "ntk" else []))
         if kernel == "ntk":
             return omega[2] / sqrt(omega[0] * omega[1]) if normalize else (omega[2], *omega[:2])
