@@ -365,8 +365,9 @@ def _check_model(m: Model, kernel: str, certified: bool, method: str):
                          "pass (phi, dphi) or a SymPy expression")
     if certified and m.act.quadrature:
         raise ValueError("certified: ball arithmetic needs a closed-form dual, not a quadrature dual; use digits=D")
-    if method == "asymptotic":
-        raise ValueError("method: the skip-ahead exists for the seeds' relu network only; use method='recursion'")
+    if method == "asymptotic" and m.arch != "ffnet":
+        raise ValueError("method: the skip-ahead for other networks covers the FFNet only (rntk_sym.skip_general); "
+                         "use method='recursion'")
 
 
 def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha=None, digits: int | None = None,
@@ -381,6 +382,9 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     radius, a guaranteed bound; ``certified=True`` also returns the ball as ``interval``); otherwise (user
     activations, no flint) two mpmath runs at two precisions, whose difference is the error estimate.
     ``max_seconds``: refuse (ValueError naming ``depth``) a recursion estimated to take longer.
+    ``method``: ``"recursion"``, ``"asymptotic"`` (the FFNet's skip-ahead, :mod:`rntk_sym.skip_general`; ValueError
+    where it does not apply), ``"auto"`` (the skip-ahead beyond ``skip_general.AUTO_FROM`` layers where it applies
+    and reaches the digits, else the recursion).
     """
     arch = inputs.choice("arch", arch, inputs.ARCHS)
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
@@ -394,6 +398,12 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     _check_model(m, kernel, certified, method)
     if digits is None and certified:
         raise ValueError("certified: needs digits=D (ball arithmetic is a high-precision method)")
+    if method != "recursion" and not certified:  # the FFNet's skip-ahead (docs/asymptotics.md sec. 11)
+        from . import skip_general
+
+        out = skip_general.kernel(m, kernel, rho, depth, n1, n2, digits, method)
+        if out is not None:
+            return out
     if digits is None:
         r = inputs.rho_array(rho)
         _refuse_slow(depth, max_seconds)
@@ -465,7 +475,9 @@ def _refuse_slow(depth: int, max_seconds: float | None, digits: int | None = Non
     seconds = depth * STEP_SECONDS * (1 if digits is None else 40 * (1 + digits / 100))
     if seconds > limit:
         raise ValueError(f"depth: the recursion at L = {depth} would take about {seconds / 3600:.3g} hours "
-                         f"(limit {limit / 3600:.3g} h); the skip-ahead covers the seeds' relu network only")
+                         f"(limit {limit / 3600:.3g} h); the skip-ahead (method='asymptotic') covers the FFNet with a "
+                         "closed-form activation in the ordered and chaotic phases and at the edge of chaos with "
+                         "q* > 0, and says why not here")
 
 
 def _finite(values, m: Model, depth: int):

@@ -48,7 +48,7 @@ SERIES_ORDER = 40  # Taylor order of the parabolic series (truncation ~ x^40 at 
 ORDER_CHECK = 8  # the second truncation order is SERIES_ORDER - ORDER_CHECK
 CAUCHY_POINTS = 256
 GUARD = 12  # working digits beyond the target
-RECENTER = 16  # layers between re-centred balls (_Exact)
+EXTRA_BITS = 64  # the second precision of the exact part (_Exact)
 
 
 def _refuse(name: str, text: str):
@@ -98,53 +98,40 @@ def _plan(m: general.Model, kernel: str):
 
 
 class _Exact:
-    """The recursion :func:`rntk_sym.general.run` in arb balls at ``prec`` bits, continued in stretches.
-
-    Every RECENTER layers each ball is replaced by its midpoint (radius 0) and its radius is added to ``spent``:
-    balls carried through many layers of these closed forms widen exponentially by the dependency effect (measured:
-    x1.6 per layer for erf's length map, ab_relu's gap diverges within 64 layers), while the rounding they enclose
-    stays at the working precision. ``spent`` (the sum of the stretches' radii) is the rounding estimate; its form
-    assumes each stretch's rounding is carried to the end with a factor <= 1 (the recursion contracts, or is neutral
-    along the orbit at the edge of chaos)."""
+    """The recursion :func:`rntk_sym.general.run` in mpmath at two precisions, ``prec`` and ``prec + EXTRA_BITS``
+    bits, continued in stretches; the state's error estimate is the two runs' difference (the form of
+    :func:`rntk_sym.general._high_precision`). Not arb balls: carried through many layers they widen exponentially by
+    the dependency effect (measured: x1.6 per layer for erf's length map; ab_relu's gap, near 0 in the ordered phase,
+    loses everything within 80 layers)."""
 
     def __init__(self, m, n1, n2, rho: Fraction, prec: int, ctx):
-        import flint
-
-        self.flint, self.m, self.prec, self.ctx = flint, m, prec, ctx
-        with flint.ctx.workprec(prec):
-            self.args = [general._num("ball", x) for x in (n1, n2, 1 - rho)]
-            self.v = general._num("ball", 1 + rho)
-        self.state, self.layers, self.spent = None, 0, [ctx.zero] * 10
+        self.m, self.ctx, self.precs = m, ctx, (prec, prec + EXTRA_BITS)
+        self.args = []
+        for p in self.precs:
+            with mpmath.workprec(p):
+                self.args.append(([general._num("mp", x) for x in (n1, n2, 1 - rho)], general._num("mp", 1 + rho)))
+        self.states, self.layers = [None, None], 0
 
     def step(self, k: int):
-        arb = self.flint.arb
-        while k > 0:
-            j = min(k, RECENTER)
-            with self.flint.ctx.workprec(self.prec):
-                state = general.run("ball", self.m, *self.args, j, "ntk", normalize="state", v=self.v,
-                                    start=self.state)
-                diag, gap, cogap, theta, omega = state
-                balls = [*diag, gap, cogap, *theta, *omega]
-                if not all(x.is_finite() for x in balls):
-                    raise _refuse("depth", f"the balls of the recursion lost all accuracy by L = {self.layers + j}")
-                self.spent = [s + self.rad(b) for s, b in zip(self.spent, balls)]
-                mids = [arb(b.mid()) for b in balls]
-                self.state = (mids[:2], mids[2], mids[3], mids[4:7], mids[7:])
-            self.layers += j
-            k -= j
-
-    def mid(self, ball):
-        man, exp = ball.mid().man_exp()
-        return self.ctx.mpf((int(man), int(exp)))
-
-    def rad(self, ball):
-        man, exp = self.flint.arb(ball.rad()).mid().man_exp()
-        return self.ctx.mpf((int(man), int(exp)))
+        for i, p in enumerate(self.precs):
+            with mpmath.workprec(p):
+                (a, v) = self.args[i]
+                try:
+                    self.states[i] = general.run("mp", self.m, *a, k, "ntk", normalize="state", v=v,
+                                                 start=self.states[i])
+                except ZeroDivisionError:
+                    raise _refuse("activation", f"the kernels of {self.m.act.spec} are undefined along this orbit "
+                                  "(a vanishing variance)") from None
+        self.layers += k
 
     def snapshot(self):
-        """Midpoints and rounding estimates (``spent``): ``q`` (2), ``gap``, ``cogap``, ``theta`` (3), ``omega`` (3)."""
-        diag, gap, cogap, theta, omega = self.state
-        return [self.mid(b) for b in (*diag, gap, cogap, *theta, *omega)], list(self.spent)
+        """The states of the higher and of the lower precision, as mpf of ``ctx``: ``q`` (2), ``gap``, ``cogap``,
+        ``theta`` (3), ``omega`` (3)."""
+        def flat(state):
+            diag, gap, cogap, theta, omega = state
+            return [self.ctx.mpf(x) for x in (*diag, gap, cogap, *theta, *omega)]
+
+        return flat(self.states[1]), flat(self.states[0])
 
 
 def _work_digits(digits: int, depth: int) -> int:
@@ -222,16 +209,25 @@ def _geometric(run: _Exact, m, kernel: str, depth: int, digits: int, p, progress
     need = (digits + 8) * math.log(10) / -math.log(rate) + 4 * k if rate < 1 else math.inf
     if need >= min(depth, MAX_LAYERS):
         return None  # as slow as the recursion (or too close to the edge of chaos)
+    def observed(state):
+        q1, q2, gap, cogap = state[:4]
+        return (cogap - gap) / (2 * ctx.sqrt(q1 * q2)) if kernel == "gp" else state[9]
+
+    def value_at(state, y, chi1):
+        """The kernel at ``depth`` from the converged ``y`` and the state's diagonals (closed form)."""
+        if kernel == "gp":
+            return y
+        om = [_diagonal(ctx, chi1, th, q, depth - run.layers) - q for th, q in ((state[4], state[0]),
+                                                                                (state[5], state[1]))]
+        return y / ctx.sqrt(om[0] * om[1])
+
     hist = []
     while True:
         run.step(k)
         if progress is not None:
             progress(run.layers)
-        mid, rad = run.snapshot()
-        q1, q2, gap, cogap, th1, th2, th12, om1, om2, om12 = mid
-        r = ctx.sqrt(q1 * q2)
-        y = (cogap - gap) / (2 * r) if kernel == "gp" else om12
-        hist.append((y, q1, q2, _chi(m, ctx, q1), mid, rad))
+        hi, lo = run.snapshot()
+        hist.append((observed(hi), hi[0], hi[1], _chi(m, ctx, hi[0]), hi, lo))
         if len(hist) >= 3:
             done = _geometric_tail(ctx, hist, rate ** k, lam ** k, tol)
             if done is not None:
@@ -239,21 +235,15 @@ def _geometric(run: _Exact, m, kernel: str, depth: int, digits: int, p, progress
         if run.layers >= min(depth, MAX_LAYERS):
             return None
     tail_y, tail_chi = done
-    y, q1, q2, chi1_mp, mid, rad = hist[-1]
-    n = run.layers
-    form = (f"skip-ahead: {p.phase} phase, geometric tail after {n} exact layers (stretches of {k}; assumed: the "
-            "changes shrink geometrically at the larger of the measured ratio and the phase's rate)")
-    if kernel == "gp":
-        err = tail_y + rad[2] / r + rad[3] / r
-        return y, err, form, None, None
-    # diagonals: Theta_{L+1} from Theta_{n+1} by L - n layers of Theta' = q* + chi_1 Theta, Omega_{L+1} = Theta - q*
-    vals = []
-    for c in (chi1_mp, chi1_mp + tail_chi, chi1_mp - tail_chi):
-        om = [_diagonal(ctx, c, th, q, depth - n) - q for th, q in ((mid[4], q1), (mid[5], q2))]
-        vals.append(y / ctx.sqrt(om[0] * om[1]))
-    value = vals[0]
-    err = abs(value) * (tail_y + rad[9]) / abs(y) + max(abs(vals[1] - value), abs(vals[2] - value)) + \
-        abs(value) * 2 * max(rad[4] / mid[4], rad[5] / mid[5])
+    y, _, _, chi1_mp, hi, lo = hist[-1]
+    form = (f"skip-ahead: {p.phase} phase, geometric tail after {run.layers} exact layers (stretches of {k}; "
+            "assumed: the changes shrink geometrically at the larger of the measured ratio and the phase's rate, "
+            "safety factor 2; rounding: two precisions)")
+    value = value_at(hi, y, chi1_mp)
+    # the tails of y and of chi_1 (the diagonals' factor), and the two precisions' difference
+    err = abs(value) * tail_y / abs(y) if y else tail_y
+    err += max(abs(value_at(hi, y, chi1_mp + s * tail_chi) - value) for s in (1, -1))
+    err += abs(value_at(lo, observed(lo), _chi(m, ctx, lo[0])) - value)
     return value, err, form, None, None
 
 
@@ -286,8 +276,8 @@ def _geometric_tail(ctx, hist, rate_k, lam_k, tol):
 # ----------------------------------------------------------------------------------------------------------------
 
 def _taylor_chi(m: general.Model, ctx, qs, size: int, digits: int):
-    """Taylor coefficients ``chi_k`` of ``chi(u) = sigma_w^2 Ed(q*, q*, q* (1 - u))`` at ``u = 0`` (``k < size``) and the
-    radius ``r`` that gave them: Cauchy integrals on ``|u| = r`` (CAUCHY_POINTS points, the closed-form dual at
+    """Taylor coefficients ``chi_k`` of ``chi(u) = sigma_w^2 Ed(q*, q*, q* (1 - u))`` at ``u = 0`` (``k < size``) and
+    the radius ``r`` that gave them: Cauchy integrals on ``|u| = r`` (CAUCHY_POINTS points, the closed-form dual at
     complex ``c``), ``r`` halved until the radii ``r`` and ``r/2`` agree on the terms ``chi_k (r/4)^k`` to
     ``10^-(digits + 2)`` (so the dual is analytic well beyond ``r/4``)."""
     dgp = m.act._functions["mp"][1]  # (q1, q2, c, S, theta); smooth duals use neither S nor theta
@@ -382,12 +372,10 @@ def _parabolic(run: _Exact, m, kernel: str, depth: int, digits: int, route: str,
     def one_minus(x):
         return x if smooth else 2 * ctx.sin(x / 2) ** 2
 
-    def jump(cj, mid, x=None, T=None):
-        """The value at depth ``depth`` from the state ``mid`` after ``run.layers`` layers."""
-        x = x_of(mid) if x is None else x
-        T = mid[6] if T is None else T
+    def jump(cj, mid):
+        """``(value, 1 - value or None)`` at depth ``depth`` from the state ``mid`` after ``run.layers`` layers."""
         steps = depth - run.layers
-        xL, TL = parabolic.advance(cj, x, T, steps)
+        xL, TL = parabolic.advance(cj, x_of(mid), mid[6], steps)
         if kernel == "gp":
             return corr(xL), one_minus(xL)
         om12 = TL - qs * corr(xL)
@@ -401,10 +389,10 @@ def _parabolic(run: _Exact, m, kernel: str, depth: int, digits: int, route: str,
         run.step(k)
         if progress is not None:
             progress(run.layers)
-        mid, rad = run.snapshot()
-        if x_of(mid) > x_goal:
+        hi, lo = run.snapshot()
+        if x_of(hi) > x_goal:
             continue
-        vals.append((jump(cjs[0], mid), mid, rad))
+        vals.append((jump(cjs[0], hi), hi, lo))
         if len(vals) < 2:
             continue
         (v1, _), (v0, _) = vals[-1][0], vals[-2][0]
@@ -415,26 +403,82 @@ def _parabolic(run: _Exact, m, kernel: str, depth: int, digits: int, route: str,
         else:
             rho_ = ctx.mpf(lam) ** k
         if rho_ < ctx.mpf(0.9):
-            tail = 2 * d * max(1, rho_ / (1 - rho_))  # safety factor 2 over the geometric bound
-            if tail <= tol * abs(v1):
+            tail_factor = 2 * max(1, rho_ / (1 - rho_))  # safety factor 2 over the geometric bound
+            if d * tail_factor <= tol * abs(v1):
                 break
-    (value, om_value), mid, rad = vals[-1]
-    order = abs(jump(cjs[1], mid)[0] - value)
-    # the balls' radii carried through the jump (first order: the value at the state moved by its radius)
-    x, T = x_of(mid), mid[6]
-    dx = max(rad[2], rad[3]) / ctx.sqrt(mid[0] * mid[1]) * (1 if smooth else 2 / ctx.sin(x) + 1)
-    spread = max(abs(jump(cjs[0], mid, x + dx, T)[0] - value), abs(jump(cjs[0], mid, x, T + rad[6])[0] - value))
-    if kernel == "ntk":
-        spread += abs(value) * 2 * max(rad[4] / mid[4], rad[5] / mid[5])
-    err = tail + order + spread + 4 * depth * eps * abs(value) + ctx.ldexp(abs(value), 16 - ctx.prec)
+    (value, om_value), hi, lo = vals[-1]
+    (value0, om_value0) = vals[-2][0]
+    low = jump(cjs[0], lo)  # the two precisions of the exact part, carried through the jump
+    other = jump(cjs[1], hi)  # the second truncation order
+    err = tail_factor * abs(value - value0) + abs(other[0] - value) + abs(low[0] - value)
+    err += 4 * depth * eps * abs(value) + ctx.ldexp(abs(value), 16 - ctx.prec)
     what = "u = 1 - c" if smooth else "the angle theta"
     form = (f"skip-ahead: edge-of-chaos conjugacy in {what} (Fatou coordinate, order {SERIES_ORDER}) from "
-            f"{run.layers} exact layers; estimate: change between the last two stretches + order "
-            f"{SERIES_ORDER} vs {SERIES_ORDER - ORDER_CHECK} + radii + 4 L |chi_1 - 1|")
+            f"{run.layers} exact layers; estimate: change between the last two stretches (geometric tail, safety 2) + "
+            f"order {SERIES_ORDER} vs {SERIES_ORDER - ORDER_CHECK} + two precisions + 4 L |chi_1 - 1|)")
     if kernel == "gp":
-        om_err = (tail + order + spread) + 4 * depth * eps * om_value
+        om_err = tail_factor * abs(om_value - om_value0) + abs(other[1] - om_value) + abs(low[1] - om_value)
+        om_err += 4 * depth * eps * om_value + ctx.ldexp(om_value, 16 - ctx.prec)
         return value, err, form, om_value, om_err
     return value, err, form, None, None
 
 
-__all__ = ["skip_ahead", "why_not", "AUTO_FROM"]
+FLOAT_DIGITS = 17  # digits of the skip-ahead behind a float64 answer (digits=None)
+FLOAT_MAX_POINTS = 64  # float64 arrays of at most this many rho may use the skip-ahead
+
+
+def kernel(m: general.Model, kernel_name: str, rho, depth: int, n1, n2, digits: int | None, method: str):
+    """:func:`rntk_sym.general.kernel`'s skip-ahead: a :class:`rntk_sym.KernelValue` (``method="skip-ahead"``,
+    ``error`` = :func:`skip_ahead`'s estimate), a float64 value or array (``digits=None``, each value from 17 digits),
+    or None where the recursion should answer (``method="auto"``: depth at most AUTO_FROM, a case not covered, or an
+    error missing the digits). ``method="asymptotic"``: ValueError (one line, naming the argument) instead of None."""
+    from . import inputs
+
+    asked = method == "asymptotic"
+    if not asked and depth <= AUTO_FROM:
+        return None
+    reason = why_not(m, kernel_name)
+    if reason is not None:
+        if asked:
+            raise ValueError(reason)
+        return None
+    if digits is None:
+        import numpy as np
+
+        r = inputs.rho_array(rho)
+        if r.size > FLOAT_MAX_POINTS:
+            if asked:
+                raise ValueError(f"rho: the float64 skip-ahead takes at most {FLOAT_MAX_POINTS} values per call; "
+                                 "split rho or use digits=")
+            return None
+        out = np.empty(r.shape)
+        for i, x in enumerate(r.flat):
+            kv = _value(m, kernel_name, inputs.rho_exact(float(x)), depth, n1, n2, FLOAT_DIGITS, asked, 15)
+            if kv is None:
+                return None
+            out.flat[i] = float(kv.value)
+        return float(out) if r.ndim == 0 else out
+    return _value(m, kernel_name, inputs.rho_exact(rho, digits + 20), depth, n1, n2, digits, asked, digits)
+
+
+def _value(m, kernel_name, rho: Fraction, depth, n1, n2, digits, asked: bool, needed: int):
+    from . import inputs
+    from .kernels import KernelValue, correct_digits
+
+    res = skip_ahead(m, kernel_name, rho, depth, n1, n2, digits)
+    if res is None:
+        if asked:
+            raise ValueError(f"method: the skip-ahead would run about as many exact layers as L = "
+                             f"{inputs.depth_text(depth)}; use method='recursion'")
+        return None
+    value, err, form, one_minus, one_minus_err = res
+    kv = KernelValue(value, err, digits, "skip-ahead", form, None, None, one_minus, one_minus_err)
+    if correct_digits(value, err, needed) < needed:
+        if asked:
+            raise ValueError(f"digits: at most {kv.correct_digits} correct digits can be delivered at depth L = "
+                             f"{inputs.depth_text(depth)} by the skip-ahead; got {digits}")
+        return None
+    return kv
+
+
+__all__ = ["skip_ahead", "why_not", "kernel", "AUTO_FROM"]
