@@ -425,13 +425,16 @@ def _parabolic(run: _Exact, m, kernel: str, depth: int, digits: int, route: str,
 
 FLOAT_DIGITS = 17  # digits of the skip-ahead behind a float64 answer (digits=None)
 FLOAT_MAX_POINTS = 64  # float64 arrays of at most this many rho may use the skip-ahead
+FLOAT_SKIP_SECONDS = 3.0  # rough cost of one 17-digit skip-ahead (measured 1-5 s for erf, sin, leaky relu; GELU at
+# its edge of chaos ~15 s): float64 "auto" uses it where the recursion, depth * STEP_SECONDS, costs more
 
 
 def kernel(m: general.Model, kernel_name: str, rho, depth: int, n1, n2, digits: int | None, method: str):
     """:func:`rntk_sym.general.kernel`'s skip-ahead: a :class:`rntk_sym.KernelValue` (``method="skip-ahead"``,
     ``error`` = :func:`skip_ahead`'s estimate), a float64 value or array (``digits=None``, each value from 17 digits),
-    or None where the recursion should answer (``method="auto"``: depth at most AUTO_FROM, a case not covered, or an
-    error missing the digits). ``method="asymptotic"``: ValueError (one line, naming the argument) instead of None."""
+    or None where the recursion should answer (``method="auto"``: depth at most AUTO_FROM, a float64 recursion
+    estimated cheaper than FLOAT_SKIP_SECONDS per value, a case not covered, or an error missing the digits).
+    ``method="asymptotic"``: ValueError (one line, naming the argument) instead of None."""
     from . import inputs
 
     asked = method == "asymptotic"
@@ -446,6 +449,8 @@ def kernel(m: general.Model, kernel_name: str, rho, depth: int, n1, n2, digits: 
         import numpy as np
 
         r = inputs.rho_array(rho)
+        if not asked and depth * general.STEP_SECONDS < r.size * FLOAT_SKIP_SECONDS:
+            return None  # the vectorized float64 recursion is cheaper than one skip-ahead per value
         if r.size > FLOAT_MAX_POINTS:
             if asked:
                 raise ValueError(f"rho: the float64 skip-ahead takes at most {FLOAT_MAX_POINTS} values per call; "
