@@ -102,6 +102,15 @@ class Conjugacy:
         return max(out)
 
 
+def fatou(ctx, U, n: int):
+    """``(A, B, {k: d_k})`` of the Fatou coordinate ``Phi = A/x + B log x + sum_{k=1}^{n} d_k x^k`` of ``f = x U(x)``
+    (``U[0] = 1``; at least ``n + 2`` coefficients of ``U``)."""
+    size = len(U)
+    upow = {k: _pow1(ctx, U, k, size) for k in range(-1, n + 1) if k}
+    d, B = _difference_solve(ctx, U, upow, _log1(ctx, U, size), {0: ctx.one}, -1, n)
+    return d.pop(-1), B, d
+
+
 def solve(ctx, U, P, Q, n: int) -> Conjugacy:
     """:class:`Conjugacy` for ``f(x) = x U(x)``, ``P``, ``Q`` (Taylor coefficients in ``ctx``, ``U[0] = P[0] = 1``,
     at least ``n + m + 3`` of each), truncated after ``x^n``. ValueError naming ``activation`` when ``p / a`` is not
@@ -116,9 +125,7 @@ def solve(ctx, U, P, Q, n: int) -> Conjugacy:
     U, P, Q = (list(s[:size]) + [ctx.zero] * (size - len(s)) for s in (U, P, Q))
     lg = _log1(ctx, U, size)
     upow = {k: _pow1(ctx, U, k, size) for k in range(-(m + 1), n + 1) if k}
-    # Fatou coordinate: sum_k c_k x^k (U^k - 1) + B log U = 1, c_{-1} = A
-    d, B = _difference_solve(ctx, U, upow, lg, {0: ctx.one}, -1, n)
-    A = d.pop(-1)
+    A, B, d = fatou(ctx, U, n)  # sum_k c_k x^k (U^k - 1) + B log U = 1, c_{-1} = A
     # h = x^m exp(D): m log U + sum e_k x^k (U^k - 1) = log P (order 1 fixes the log coefficient, which is m)
     logP = _log1(ctx, P, size)
     e, m_solved = _difference_solve(ctx, U, upow, lg, dict(enumerate(logP)), 1, n)
@@ -140,4 +147,4 @@ def advance(cj: Conjugacy, x_N, T_N, steps):
     return x_L, ratio * T_N + cj.h_times_S(x_L) - ratio * cj.h_times_S(x_N)
 
 
-__all__ = ["Conjugacy", "solve", "advance"]
+__all__ = ["Conjugacy", "fatou", "solve", "advance"]
