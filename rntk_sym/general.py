@@ -372,7 +372,7 @@ def _check_model(m: Model, kernel: str, certified: bool, method: str):
 
 def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha=None, digits: int | None = None,
            method: str = "auto", certified: bool = False, activation=None, weight_var=None, bias_var=None,
-           norms=None, max_seconds: float | None = None):
+           norms=None, max_seconds: float | None = None, progress=None):
     """Normalized NTK or GP kernel of the network of :class:`Model` (see :func:`rntk_sym.kernel`).
 
     ``activation``: a name (``"erf"``, ``"leaky_relu:0.1"``), an activation object; ``weight_var`` =
@@ -384,7 +384,7 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     ``max_seconds``: refuse (ValueError naming ``depth``) a recursion estimated to take longer.
     ``method``: ``"recursion"``, ``"asymptotic"`` (the FFNet's skip-ahead, :mod:`rntk_sym.skip_general`; ValueError
     where it does not apply), ``"auto"`` (the skip-ahead beyond ``skip_general.AUTO_FROM`` layers where it applies
-    and reaches the digits, else the recursion).
+    and reaches the digits, else the recursion). ``progress(done)``: called by the skip-ahead, ``done`` out of ``2 L``.
     """
     arch = inputs.choice("arch", arch, inputs.ARCHS)
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
@@ -398,10 +398,12 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     _check_model(m, kernel, certified, method)
     if digits is None and certified:
         raise ValueError("certified: needs digits=D (ball arithmetic is a high-precision method)")
+    if certified and method == "asymptotic":
+        raise ValueError("certified: method 'asymptotic' has no certified error bound; use method='recursion'")
     if method != "recursion" and not certified:  # the FFNet's skip-ahead (docs/asymptotics.md sec. 11)
         from . import skip_general
 
-        out = skip_general.kernel(m, kernel, rho, depth, n1, n2, digits, method)
+        out = skip_general.kernel(m, kernel, rho, depth, n1, n2, digits, method, progress)
         if out is not None:
             return out
     if digits is None:

@@ -525,7 +525,7 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     if general.uses_general(arch, activation, weight_var, bias_var, gamma, alpha):
         return general.kernel(arch, rho, depth, kernel=kernel, gamma=gamma, alpha=alpha, digits=digits,
                               method=method, certified=certified, activation=activation, weight_var=weight_var,
-                              bias_var=bias_var, norms=norms, max_seconds=max_seconds)
+                              bias_var=bias_var, norms=norms, max_seconds=max_seconds, progress=progress)
     if norms is not None:
         general.norms_pair(norms)  # validated; the seeds' kernels are positively homogeneous
     arch = inputs.choice("arch", arch, inputs.ARCHS)

@@ -225,7 +225,7 @@ def _geometric(run: _Exact, m, kernel: str, depth: int, digits: int, p, progress
     while True:
         run.step(k)
         if progress is not None:
-            progress(run.layers)
+            progress(run.layers, need)
         hi, lo = run.snapshot()
         hist.append((observed(hi), hi[0], hi[1], _chi(m, ctx, hi[0]), hi, lo))
         if len(hist) >= 3:
@@ -360,6 +360,8 @@ def _parabolic(run: _Exact, m, kernel: str, depth: int, digits: int, route: str,
     x_goal = _x_target(cjs[0], ctx, x_max, tol)
     k = max(32, math.ceil(math.log(0.25) / math.log(lam))) if lam > 0 else 64
     smooth = route == "smooth"
+    # layers expected (for progress only): q_l settles at lambda_q, x_l ~ 1/(a l) reaches x_goal
+    need = max((digits + 8) * math.log(10) / -math.log(lam) if lam > 0 else 0, float(1 / (cjs[0].a * x_goal))) + 3 * k
 
     def x_of(mid):
         r = ctx.sqrt(mid[0] * mid[1])
@@ -388,7 +390,7 @@ def _parabolic(run: _Exact, m, kernel: str, depth: int, digits: int, route: str,
             return None
         run.step(k)
         if progress is not None:
-            progress(run.layers)
+            progress(run.layers, need)
         hi, lo = run.snapshot()
         if x_of(hi) > x_goal:
             continue
@@ -415,7 +417,7 @@ def _parabolic(run: _Exact, m, kernel: str, depth: int, digits: int, route: str,
     what = "u = 1 - c" if smooth else "the angle theta"
     form = (f"skip-ahead: edge-of-chaos conjugacy in {what} (Fatou coordinate, order {SERIES_ORDER}) from "
             f"{run.layers} exact layers; estimate: change between the last two stretches (geometric tail, safety 2) + "
-            f"order {SERIES_ORDER} vs {SERIES_ORDER - ORDER_CHECK} + two precisions + 4 L |chi_1 - 1|)")
+            f"order {SERIES_ORDER} vs {SERIES_ORDER - ORDER_CHECK} + two precisions + 4 L |chi_1 - 1|")
     if kernel == "gp":
         om_err = tail_factor * abs(om_value - om_value0) + abs(other[1] - om_value) + abs(low[1] - om_value)
         om_err += 4 * depth * eps * om_value + ctx.ldexp(om_value, 16 - ctx.prec)
@@ -429,12 +431,15 @@ FLOAT_SKIP_SECONDS = 3.0  # rough cost of one 17-digit skip-ahead (measured 1-5 
 # its edge of chaos ~15 s): float64 "auto" uses it where the recursion, depth * STEP_SECONDS, costs more
 
 
-def kernel(m: general.Model, kernel_name: str, rho, depth: int, n1, n2, digits: int | None, method: str):
+def kernel(m: general.Model, kernel_name: str, rho, depth: int, n1, n2, digits: int | None, method: str,
+           progress=None):
     """:func:`rntk_sym.general.kernel`'s skip-ahead: a :class:`rntk_sym.KernelValue` (``method="skip-ahead"``,
     ``error`` = :func:`skip_ahead`'s estimate), a float64 value or array (``digits=None``, each value from 17 digits),
     or None where the recursion should answer (``method="auto"``: depth at most AUTO_FROM, a float64 recursion
     estimated cheaper than FLOAT_SKIP_SECONDS per value, a case not covered, or an error missing the digits).
-    ``method="asymptotic"``: ValueError (one line, naming the argument) instead of None."""
+    ``method="asymptotic"``: ValueError (one line, naming the argument) instead of None. ``progress(done)``: ``done``
+    out of ``2 depth`` (the command line's budget), the exact layers run over the route's estimate of those it needs.
+    """
     from . import inputs
 
     asked = method == "asymptotic"
@@ -458,19 +463,33 @@ def kernel(m: general.Model, kernel_name: str, rho, depth: int, n1, n2, digits: 
             return None
         out = np.empty(r.shape)
         for i, x in enumerate(r.flat):
-            kv = _value(m, kernel_name, inputs.rho_exact(float(x)), depth, n1, n2, FLOAT_DIGITS, asked, 15)
+            kv = _value(m, kernel_name, inputs.rho_exact(float(x)), depth, n1, n2, FLOAT_DIGITS, asked, 15,
+                        _scaled(progress, depth, i, r.size))
             if kv is None:
                 return None
             out.flat[i] = float(kv.value)
         return float(out) if r.ndim == 0 else out
-    return _value(m, kernel_name, inputs.rho_exact(rho, digits + 20), depth, n1, n2, digits, asked, digits)
+    return _value(m, kernel_name, inputs.rho_exact(rho, digits + 20), depth, n1, n2, digits, asked, digits,
+                  _scaled(progress, depth, 0, 1))
 
 
-def _value(m, kernel_name, rho: Fraction, depth, n1, n2, digits, asked: bool, needed: int):
+def _scaled(progress, depth: int, i: int, n: int):
+    """``progress(layers, estimate)`` of the ``i``-th of ``n`` values as ``progress(done)`` out of ``2 depth``."""
+    if progress is None:
+        return None
+    budget = 2 * depth
+
+    def report(layers, estimate):
+        frac = min(layers / max(estimate, 1), 0.99)
+        progress(min(budget - 1, int(budget * (i + frac) / n)))
+    return report
+
+
+def _value(m, kernel_name, rho: Fraction, depth, n1, n2, digits, asked: bool, needed: int, progress=None):
     from . import inputs
     from .kernels import KernelValue, correct_digits
 
-    res = skip_ahead(m, kernel_name, rho, depth, n1, n2, digits)
+    res = skip_ahead(m, kernel_name, rho, depth, n1, n2, digits, progress)
     if res is None:
         if asked:
             raise ValueError(f"method: the skip-ahead would run about as many exact layers as L = "

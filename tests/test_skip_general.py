@@ -40,7 +40,9 @@ def test_edge_of_chaos_unequal_norms():
 @pytest.mark.parametrize("kernel", ["ntk", "gp"])
 def test_abrelu_against_recursion(kernel):
     # leaky relu at its edge of chaos (the angle map with step w = 81/101, docs/asymptotics.md sec. 9.1) ...
-    skip, _ = _check("leaky_relu:0.1", "eoc", "0", kernel, 3000)
+    skip, exact = _check("leaky_relu:0.1", "eoc", "0", kernel, 3000)
+    if kernel == "gp":  # 1 - value carried as 2 sin^2(theta/2), against the recursion's 1 - value (exact.error abs.)
+        assert abs(skip.complement.value - (1 - exact.value)) <= skip.complement.error + exact.error
     # ... and at another weight variance, whose normalized kernels are the same (positive homogeneity)
     other = general.kernel("ffnet", "0.5", 3000, digits=D, method="asymptotic", activation="leaky_relu:0.1",
                            weight_var="1.3", kernel=kernel)
@@ -100,7 +102,8 @@ def test_float64_through_the_skip_ahead():
     ({"activation": "erf", "weight_var": "2"}, "bias_var"),  # chaotic, odd, no bias: c* = 0
     ({"activation": (mpmath.tanh, lambda z: 1 / mpmath.cosh(z) ** 2), "bias_var": "0.1"}, "activation"),
     ({"activation": "arccos:2", "bias_var": "0"}, "activation"),
-    ({"activation": "erf", "weight_var": "0.5", "bias_var": "0.05", "depth": 3}, "method")])
+    ({"activation": "erf", "weight_var": "0.5", "bias_var": "0.05", "depth": 3}, "method"),
+    ({"activation": "erf", "weight_var": "0.5", "bias_var": "0.05", "certified": True}, "certified")])
 def test_refusals(kwargs, name):
     depth = kwargs.pop("depth", 10 ** 12)
     with pytest.raises(ValueError, match=f"^{name}"):
