@@ -10,10 +10,10 @@ length map's slope at ``q*``; after ``l`` layers of :func:`rntk_sym.general.run`
 - **Ordered and chaotic phases** (``chi_1 != 1``, ``q* > 0``): :func:`_geometric`. The GP kernel ``c_l`` and the
   off-diagonal ``Omega_l(x, x')`` converge geometrically (rates ``chi_{c*}``, ``chi_1`` or ``sqrt(chi_1)``,
   ``lambda_q``); on the diagonal, once ``q_l = q*``, ``Theta_{l+1} = q* + chi_1 Theta_l`` is summed in closed form.
-  The recursion runs (arb balls) in stretches of ``k`` layers until the measured change ``d_j`` of the converging
-  quantities gives a geometric tail ``d_j rho/(1 - rho)`` below the target, ``rho`` = the larger of the last two
-  measured ratios ``d_j/d_{j-1}`` and the rate from the phase analysis to the power ``k`` (form assumed: the
-  changes keep shrinking at least by ``rho`` per stretch).
+  The recursion runs (mpmath at two precisions, :class:`_Exact`) in stretches of ``k`` layers until the measured
+  change ``d_j`` of the converging quantities gives a geometric tail ``2 d_j rho/(1 - rho)`` below the target,
+  ``rho`` = the larger of the last two measured ratios ``d_j/d_{j-1}`` and the rate from the phase analysis to the
+  power ``k`` (form assumed: the changes keep shrinking at least by ``rho`` per stretch; safety factor 2).
 - **Edge of chaos with q* > 0, smooth activation** and the **ab_relu family without bias** (its normalized kernels do
   not depend on ``sigma_w^2``: computed at its edge of chaos, where ``q_l`` is constant): :func:`_parabolic`.
   ``x = u = 1 - c`` (smooth) or the angle ``theta`` (ab_relu) obeys a parabolic map and the cross entry
@@ -24,7 +24,8 @@ length map's slope at ``q*``; after ``l`` layers of :func:`rntk_sym.general.run`
   angle map's series of :func:`rntk_sym.asymptotics._fixed_step_series` (step ``w``), ``P = 1 - w theta/pi``.
   The jump is evaluated from successive stretches ``N_j`` once the series' truncation is below the target; the
   error reported is ``|v_j - v_{j-1}|`` (times the geometric tail factor while ``q_l`` still converges), plus the
-  difference between two truncation orders, the balls' radii carried through the jump, and ``4 L |chi_1 - 1| |v|``
+  difference between two truncation orders, the two precisions' difference carried through the jump, and
+  ``4 L |chi_1 - 1| |v|``
   (the weight variance is the edge of chaos to ``digits + 20`` digits, so ``chi_1 = 1`` only to that accuracy).
 
 Not covered (one-line ValueError naming the argument): user (quadrature) activations, the ResNet, ``q* = 0``,
@@ -36,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from fractions import Fraction
+from functools import lru_cache
 
 import mpmath
 
@@ -61,6 +63,7 @@ def why_not(m: general.Model, kernel: str) -> str | None:
     return _plan(m, kernel)[1]
 
 
+@lru_cache(maxsize=64)
 def _plan(m: general.Model, kernel: str):
     """``(route, reason, phase)``: route "geometric", "smooth", "abrelu", "linear" or None with the reason."""
     from .eoc import SMOOTH, abrelu_slopes, zero_q_star
@@ -151,6 +154,8 @@ def skip_ahead(m: general.Model, kernel: str, rho: Fraction, depth: int, n1, n2,
     if route == "linear":  # phi = a z: every layer keeps the correlation and the NTK at rho
         v = ctx.mpf(rho.numerator) / rho.denominator
         return v, ctx.zero, "exact: a linear activation keeps rho at every depth", 1 - v, ctx.zero
+    if rho == 1 and (n1 == n2 or route == "abrelu"):  # x = x': both kernels are 1 at every depth
+        return ctx.one, ctx.zero, "exact: diagonal", ctx.zero, ctx.zero
     if route == "abrelu":
         from .phase import homogeneous_constant
 
