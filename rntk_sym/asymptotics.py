@@ -757,17 +757,32 @@ def _continuum_rate(rho, beta2, digits):
     return [(hi[k], 2 * abs(hi[k] - lo[k])) for k in range(3)]
 
 
-def _general_expansion(arch, rho, gamma, alpha, digits, activation, weight_var, bias_var, kernel):
-    """:func:`expansion` for another FFNet than the seeds' relu: the edge of chaos (sec. 9), else ValueError; None
-    for the seeds' network (its NTK expansion is the fixed step's)."""
+def fixed_step_terms(w, c: int, r, digits: int, ctx) -> list:
+    """The fixed step's ``3/8 log L/L + B1/L + 9/16 log L/L^2 + B2/L^2`` (sec. 3-4) as :class:`Term` s."""
+    K, Kerr = fixed_step_constant(w, c, r, digits)
+    co = fixed_step_coefficients(w, c, K)
+    e = Kerr + ctx.mpf(10) ** (-digits - 3)  # B1 = K/4 + ..., B2 = (C/4) K + ...; plus rounding
+    return [Term(co["log/L"], ctx.mpf(0), Fraction(1), 1, "3/8"), Term(co["1/L"], e / 4, Fraction(1), 0, None),
+            Term(co["log/L^2"], ctx.mpf(0), Fraction(2), 1, "9/16"), Term(co["1/L^2"], e * 3 / 8, Fraction(2), 0, None)]
+
+
+def _general_expansion(arch, rho, gamma, alpha, digits, activation, weight_var, bias_var, kernel, beta=None):
+    """:func:`expansion` for another network than the seeds' relu: the FFNet at its edge of chaos (sec. 9), else
+    ValueError; any ResNet (:func:`rntk_sym.resnet_rates.expansion`, sec. 10.5); None for the seeds' network with
+    the NTK (its expansion is below)."""
     from . import general
     from .eoc import eoc_expansion
 
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
     if not general.uses_general(arch, activation, weight_var, bias_var, gamma, alpha) and kernel == "ntk":
         return None
+    if arch == "resnet":  # every gamma, alpha or beta (sec. 10.5)
+        from .resnet_rates import expansion as resnet_expansion
+
+        return resnet_expansion(rho, gamma=gamma, alpha=alpha, beta=beta, digits=digits, activation=activation,
+                                weight_var=weight_var, bias_var=bias_var, kernel=kernel)
     if arch != "ffnet":
-        raise ValueError("arch: expansions for other activations, variances or the GP kernel: ffnet only")
+        raise ValueError("arch: expansions for other activations, variances or the GP kernel: ffnet or resnet")
     digits = _numeric_digits(inputs.digits(digits), "expansion")
     p = phase(activation or "relu", 2 if weight_var is None else weight_var, bias_var, digits=min(digits, 30))
     if p.phase != "edge of chaos":
@@ -781,7 +796,8 @@ def expansion(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int 
     """The asymptotic expansion of ``Omegabar_L(rho) - limit`` in L (docs/asymptotics.md).
 
     ``activation``, ``weight_var``, ``bias_var``, ``kernel`` ("ntk" or "gp"): another FFNet than the seeds' relu,
-    at its edge of chaos (:func:`rntk_sym.eoc.eoc_expansion`, sec. 9); ValueError naming ``weight_var`` elsewhere.
+    at its edge of chaos (:func:`rntk_sym.eoc.eoc_expansion`, sec. 9; ValueError naming ``weight_var`` elsewhere),
+    or another ResNet (:func:`rntk_sym.resnet_rates.expansion`, sec. 10.5).
 
     - fixed-step (FFNet, constant alpha): ``3/8 log L/L + B1/L + 9/16 log L/L^2 + B2/L^2``,
       ``O(log^2 L / L^3)``; B1, B2 through the orbit constant K(rho) (sec. 3-4).
@@ -798,7 +814,7 @@ def expansion(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int 
     reach what their errors say. ``rntk rate`` prints each to those digits, never beyond.
     """
     if activation is not None or weight_var is not None or bias_var is not None or kernel != "ntk":
-        res = _general_expansion(arch, rho, gamma, alpha, digits, activation, weight_var, bias_var, kernel)
+        res = _general_expansion(arch, rho, gamma, alpha, digits, activation, weight_var, bias_var, kernel, beta)
         if res is not None:
             return res
     st = setting(arch, gamma, alpha, beta)
@@ -809,14 +825,8 @@ def expansion(arch: str, rho, *, gamma=None, alpha=None, beta=None, digits: int 
         return Expansion(lim, [], "0", "exact on the diagonal")
     ctx = _ctx(digits + 10)
     if st.regime == "fixed-step":
-        K, Kerr = fixed_step_constant(st.w, st.c, r, digits)
-        co = fixed_step_coefficients(st.w, st.c, K)
-        e = Kerr + ctx.mpf(10) ** (-digits - 3)  # B1 = K/4 + ..., B2 = (C/4) K + ...; plus rounding
-        terms = [Term(co["log/L"], ctx.mpf(0), Fraction(1), 1, "3/8"),
-                 Term(co["1/L"], e / 4, Fraction(1), 0, None),
-                 Term(co["log/L^2"], ctx.mpf(0), Fraction(2), 1, "9/16"),
-                 Term(co["1/L^2"], e * 3 / 8, Fraction(2), 0, None)]
-        return Expansion(lim, terms, "log(L)^2 / L^3", "fixed-step orbit: Fatou coordinate + formal solution")
+        return Expansion(lim, fixed_step_terms(st.w, st.c, r, digits, ctx), "log(L)^2 / L^3",
+                         "fixed-step orbit: Fatou coordinate + formal solution")
     if st.regime == "small-tau" and r == -1:  # the a_kj blow up at rho = -1; sec. 5.1
         g = st.gamma
         c = -ctx.sqrt(2) / (3 * ctx.pi)

@@ -169,10 +169,11 @@ def _add_limit_rate(sub) -> None:
         p.add_argument("--digits", type=_digits_arg, default=30 if name == "limit" else 20,
                        help="significant digits (default 30 for limit, 20 for rate)")
         # other networks: limit in every phase (ffnet) and every gamma (resnet); rate in the ordered and chaotic
-        # phases (fitted prefactors, docs/phases.md) and at the edge of chaos (docs/asymptotics.md sec. 9)
+        # phases (fitted prefactors, docs/phases.md), at the edge of chaos (docs/asymptotics.md sec. 9) and for
+        # the resnet (sec. 10.5)
         if name in ("limit", "rate"):
             m = p.add_argument_group("network (default relu, weight variance 2, bias variance 0; ffnet: every phase; "
-                                     "resnet: limit for every gamma, docs/asymptotics.md sec. 10)")
+                                     "resnet: limit and rate for every gamma, docs/asymptotics.md sec. 10)")
             m.add_argument("--activation", help="NAME[:PARAMS], e.g. erf or leaky_relu:0.1")
             m.add_argument("--weight-var", help="sigma_w^2 > 0 (exact decimal), or eoc")
             m.add_argument("--bias-var", help="sigma_b^2 >= 0 (exact decimal)")
@@ -229,7 +230,7 @@ def _cmd_rate(args) -> dict:
     seeds = not general.uses_general(args.arch, extra.get("activation"), extra.get("weight_var"),
                                      extra.get("bias_var"), gamma=args.gamma, alpha=args.alpha)
     at_edge = seeds or inputs.is_eoc(args.weight_var)  # the seeds' relu sits at its edge of chaos
-    if not at_edge:  # ordered and chaotic phases: the derived exponential forms, prefactors fitted
+    if not at_edge and args.arch != "resnet":  # FFNet ordered and chaotic phases: prefactors fitted
         return _cmd_fitted_rate(args, extra)
     asy, kw = _limit_args(args)
     if args.kernel != "ntk":
@@ -252,9 +253,7 @@ def _cmd_fitted_rate(args, network: dict) -> dict:
     expansion, each term with its ``base`` (``coefficient L^-power base^L``) and ``"fitted": true``."""
     from .fitted_rates import fitted_rate
 
-    if inputs.choice("arch", args.arch, inputs.ARCHS) != "ffnet":
-        raise ValueError("arch: rates for other activations, variances or the GP kernel: ffnet only (ordered and "
-                         "chaotic phases, docs/asymptotics.md sec. 8)")
+    inputs.choice("arch", args.arch, inputs.ARCHS)  # the ResNet's rates are rntk_sym.resnet_rates (_cmd_rate)
     for name in ("gamma", "alpha", "beta"):
         if getattr(args, name) is not None:
             raise ValueError(f"{name}: the ffnet has no residual scale")

@@ -85,12 +85,14 @@ def _nt_model(ctx, L, model):
     below ``2^-(prec + 8)`` relative, far below the rounding allowance :func:`convert` adds; otherwise
     (no flint, or the balls did not shrink) in mpmath at twice that precision (an unbounded estimate)."""
     from . import general
+    from .backends.ball import precision_doubling
     from .kernels import _has_flint
 
     work = ctx.prec + 64 + 2 * L.bit_length()
-    for attempt in range(4 if _has_flint() else 0):
-        out = _ball_diagonals(general, model, L, work << attempt, ctx)
-        if out is not None:
+    if _has_flint():
+        out, _, done = precision_doubling(lambda p: ((o := _ball_diagonals(general, model, L, p, ctx)), o is not None),
+                                          work, 3)
+        if done:
             return out[0], out[1], out[1]
     with mpmath.workprec(2 * work):
         one = mpmath.mpf(1)

@@ -432,13 +432,10 @@ def _certified(m: Model, kernel: str, rho: Fraction, depth: int, n1, n2, digits:
     this is also how ``digits=D`` is computed (value = the midpoint, error = the radius)."""
     import flint
 
-    from .backends.ball import to_fraction
+    from .backends.ball import narrow, precision_doubling, to_fraction
     from .kernels import CERTIFIED_DOUBLINGS, LOG2_10, KernelValue, _outward, ball_guard_digits, long_int_strings
 
-    prec = math.ceil((digits + ball_guard_digits(depth)) * LOG2_10)
-    for attempt in range(CERTIFIED_DOUBLINGS + 1):
-        if attempt:
-            prec *= 2
+    def step(prec):
         with flint.ctx.workprec(prec):
             try:
                 ball = run("ball", m, _num("ball", n1), _num("ball", n2), _num("ball", 1 - rho), depth, kernel,
@@ -450,12 +447,13 @@ def _certified(m: Model, kernel: str, rho: Fraction, depth: int, n1, n2, digits:
                                  "use digits=D without certified for an estimate")
             mid, rad = to_fraction(ball.mid()), to_fraction(ball.rad())
             a = None if m.scale is None else _alpha2("ball", m.scale, depth).sqrt().mid()
-        if rad <= abs(mid) * Fraction(1, 2 * 10 ** digits):
-            break
-    else:
-        if method == "recursion":  # digits=D without certified: a ball wider than D digits (its radius can grow
-            # exponentially in L, e.g. ab_relu at L ~ 500) is no value; kernel() falls back to two mpmath runs
-            raise ValueError(f"certified: the balls did not reach {digits} digits at L = {depth} ({m.act.spec})")
+        return (mid, rad, a), narrow(mid, rad, digits)
+
+    (mid, rad, a), prec, reached = precision_doubling(
+        step, math.ceil((digits + ball_guard_digits(depth)) * LOG2_10), CERTIFIED_DOUBLINGS)
+    if not reached and method == "recursion":  # digits=D without certified: a ball wider than D digits (its
+        # radius can grow exponentially in L, e.g. ab_relu at L ~ 500) is no value; kernel() falls back to mpmath
+        raise ValueError(f"certified: the balls did not reach {digits} digits at L = {depth} ({m.act.spec})")
     ctx = mpmath.MPContext()
     ctx.prec = prec + 64  # the midpoint's mantissa has at most ~prec bits: held exactly
     with long_int_strings(digits):

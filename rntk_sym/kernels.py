@@ -762,23 +762,26 @@ def _ball_recursion(arch, kernel_name, rho: Fraction, depth, scale, digits, prog
     """The recursion in arb balls (:mod:`rntk_sym.backends.ball`), the precision doubled until the
     radius reaches ``digits`` (at most CERTIFIED_DOUBLINGS times); None if a ball became infinite.
     ``value`` = the midpoint, ``error`` = the radius (a guaranteed bound), ``interval`` = the ball."""
-    from .backends.ball import BallBackend, to_fraction
+    from .backends.ball import BallBackend, narrow, precision_doubling, to_fraction
 
     # the caller's progress budget is 2 * depth steps (the two mp precisions): one ball run fills it
     prog = None if progress is None else (lambda l: progress(2 * l))
-    prec = math.ceil((digits + ball_guard_digits(depth)) * LOG2_10)
-    for attempt in range(CERTIFIED_DOUBLINGS + 1):
-        if attempt:
-            prec *= 2
+
+    def step(prec):
         ctx = BallBackend(prec)
         with ctx.active():
             # u = 1 - rho, v = 1 + rho from the exact rational: no cancellation near rho = +-1
             ball, cball = _pair_uv(ctx, arch, kernel_name, *_uv(ctx, rho), depth, scale, prog)
             if not ball.is_finite() or not cball.is_finite():
-                return None
+                return None, True
             mid, rad = to_fraction(ball.mid()), to_fraction(ball.rad())
-        if rad <= abs(mid) * Fraction(1, 2 * 10 ** digits):
-            break
+        return (mid, rad, cball), narrow(mid, rad, digits)
+
+    out, prec, _ = precision_doubling(step, math.ceil((digits + ball_guard_digits(depth)) * LOG2_10),
+                                      CERTIFIED_DOUBLINGS)
+    if out is None:
+        return None
+    mid, rad, cball = out
     mp = mpmath.MPContext()
     mp.prec = prec + 64  # the midpoint's mantissa has at most ~prec bits: held exactly
     value = mp.mpf(mid.numerator) / mid.denominator

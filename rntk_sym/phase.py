@@ -307,7 +307,11 @@ def phase(activation="relu", weight_var=None, bias_var=None, *, arch: str = "ffn
     ValueError (naming the argument) when there is no finite ``q*``, for an activation whose derivative has a
     Dirac part (``chi_1`` infinite), and for ``"eoc"`` where no edge of chaos exists.
     """
-    arch = inputs.choice("arch", arch, ("ffnet",))
+    arch = inputs.choice("arch", arch, inputs.ARCHS)
+    if arch == "resnet":
+        raise _fail("arch", "the ResNet's length map q_l = q_(l-1) + alpha^2 E[phi(sqrt(sigma_w^2 q_(l-1) + "
+                    "sigma_b^2) z)^2] increases strictly for every activation other than 0, so there is no finite q* "
+                    "and no phase (docs/phases.md sec. 1); its depth limits: rntk limit --arch resnet")
     digits = 16 if digits is None else inputs.digits(digits)
     act = get_activation("relu" if activation is None else activation)
     if getattr(act, "singular_derivative", False):
@@ -545,7 +549,7 @@ def _weight(p: Phase):
 def add_cli(sub) -> None:
     """``rntk phase``: the one-point analysis (:func:`phase`)."""
     p = sub.add_parser("phase", help="signal propagation: q*, chi_1, the phase, c*, depth scales, the edge of chaos")
-    p.add_argument("--arch", default="ffnet", help="ffnet (the only one so far)")
+    p.add_argument("--arch", default="ffnet", help="ffnet (resnet: no finite q*, refused; docs/phases.md sec. 1)")
     p.add_argument("--activation", default="relu", help="NAME[:PARAMS], e.g. erf or leaky_relu:0.1")
     p.add_argument("--weight-var", default="2", help="sigma_w^2 > 0 (exact decimal), or eoc: the edge of chaos")
     p.add_argument("--bias-var", default="0", help="sigma_b^2 >= 0 (exact decimal)")

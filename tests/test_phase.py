@@ -215,3 +215,31 @@ def test_plot_eoc_relu(tmp_path, capsys):
     assert main(["plot", "eoc", "--activation", "relu", "--n-grid", "6", "--out", str(out), "--quiet"]) == 0
     assert out.read_bytes()[:4] == b"\x89PNG"
     assert main(["plot", "eoc", "--activation", "step", "--out", str(out)]) == 2
+
+
+def test_resnet_has_no_finite_q_star():
+    """docs/phases.md sec. 1 ("The ResNet with a constant residual scale"): the ResNet's length map increases
+    strictly, so ``phase`` refuses naming ``arch``; the growth laws stated there, against the recursion
+    (general.run's unnormalized diagonal) and against Gauss-Hermite quadrature of erf itself."""
+    with pytest.raises(ValueError, match="^arch: .*no finite q\\*"):
+        phase("erf", 1, 0, arch="resnet")
+    one, half = np.float64(1), np.float64(0.5)
+    # relu, sigma_w^2 = 2, alpha = 1/2: K_l = (1 + alpha^2 sigma_w^2 / 2)^l K_0 exactly (rounding only: 1e-15)
+    m = general.resolve("resnet", "relu", 2, 0, alpha=Fraction(1, 2))
+    for L in (10, 40):
+        k11 = general.run("float", m, one, one, half, L, "gp", normalize=False)[1]
+        assert k11 == pytest.approx(1.25 ** L, rel=1e-14)
+    # erf, sigma_w^2 = 1, alpha = 1/2: every block adds alpha^2 V(K) with V(s) = E[erf(sqrt(s) z)^2]
+    # = (2/pi) arcsin(2s/(1 + 2s)) (Williams 1997, written here independently of rntk_sym.activations), so the
+    # orbit increases strictly and K_L / (alpha^2 L) -> V_oo = 1
+    m = general.resolve("resnet", "erf", 1, 0, alpha=Fraction(1, 2))
+    assert 2 / math.pi * math.asin(2 / 3) == pytest.approx(float(W @ np.vectorize(math.erf)(X) ** 2), rel=1e-14)
+    k, ks = 1.0, []
+    for _ in range(200):
+        k = k + 0.25 * 2 / math.pi * math.asin(2 * k / (1 + 2 * k))
+        ks.append(k)
+    assert np.all(np.diff(ks) > 0)
+    assert general.run("float", m, one, one, half, 200, "gp", normalize=False)[1] == pytest.approx(ks[-1], rel=1e-12)
+    ratio = [general.run("float", m, one, one, half, L, "gp", normalize=False)[1] / (0.25 * L) for L in (1000, 8000)]
+    assert ratio[0] < ratio[1] < 1  # V(s) = 1 - O(s^-1/2) < 1: the ratio rises to 1 from below
+    assert ratio[1] > 0.95

@@ -108,6 +108,26 @@ class BallBackend(PlainScalar):
         return s + (a - m) * (a * a)
 
 
+def precision_doubling(step, prec: int, doublings: int):
+    """Run ``step(p)`` at ``p = prec, 2 prec, ..., prec 2^doublings`` bits until it returns ``(result, True)``
+    (e.g. a ball narrow enough); returns ``(result, p, True)`` then, else the last ``(result, p, False)``.
+    ``step`` stops the loop early by returning ``done = True`` with a result of its choice, or by raising.
+    The one precision-doubling loop of the ball recursions (:mod:`rntk_sym.kernels`, :mod:`rntk_sym.general`,
+    :mod:`rntk_sym.conventions`); ``doublings = 0`` with a ``step`` never done: ``(step(prec)[0], prec, False)``."""
+    result, p = None, prec
+    for attempt in range(doublings + 1):
+        p = prec << attempt
+        result, done = step(p)
+        if done:
+            return result, p, True
+    return result, p, False
+
+
+def narrow(mid: Fraction, rad: Fraction, digits: int) -> bool:
+    """The ball ``mid +/- rad`` has ``digits`` correct significant digits: ``rad <= |mid| / (2 10^digits)``."""
+    return rad <= abs(mid) * Fraction(1, 2 * 10 ** digits)
+
+
 def to_fraction(x) -> Fraction:
     """The exact value of an exact arb (a midpoint, a radius, a bound) as a Fraction."""
     man, exp = x.man_exp()
