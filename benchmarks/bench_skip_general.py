@@ -4,7 +4,8 @@ mpmath at two precisions (general._high_precision, D + 5 digits; the arb balls o
 through these closed forms, so they are skipped here), with the reported and the true error; then the time of the
 L = 10^12 call.
 
-    python benchmarks/bench_skip_general.py [max_exp]      (default 5; 6 takes about 15 min per case)
+    python benchmarks/bench_skip_general.py [max_exp] [case]   (default 5; 6 takes about 15 min per case; case:
+                                                                 e.g. "erf, eoc, 0.05, ntk" runs that one only)
 """
 from __future__ import annotations
 
@@ -22,15 +23,17 @@ CASES = [("erf", "eoc", "0.05", "ntk"), ("erf", "eoc", "0.05", "gp"), ("sin", "e
 RHO, DIGITS = "0.5", 20
 
 
-def main(max_exp: int) -> None:
+def main(max_exp: int, only: str | None = None) -> None:
     print(f"rho = {RHO}, digits = {DIGITS}; reference: the recursion in mpmath at two precisions ({DIGITS + 5} digits)")
     print("| activation, sigma_w^2, sigma_b^2, kernel | L | skip-ahead s | recursion s | reported error | true error "
           "| covered |")
     print("|---|---|---|---|---|---|---|")
     for act, w, b, kernel in CASES:
         name = f"{act}, {w}, {b}, {kernel}"
+        if only is not None and name != only:
+            continue
         kw = {"activation": act, "weight_var": w, "bias_var": b, "kernel": kernel}
-        for e in range(4, max_exp + 1):
+        for e in range(4 if only is None else max_exp, max_exp + 1):
             L = 10 ** e
             if act == "gelu" and w == "eoc" and e > 4:
                 continue  # q_l converges slowly there (lambda_q = 0.993): the skip-ahead runs ~6500 exact layers
@@ -44,6 +47,8 @@ def main(max_exp: int) -> None:
             true = abs(a.value - c.value)
             print(f"| {name} | 1e{e} | {ta:.2f} | {tc:.1f} | {mpmath.nstr(a.error, 2)} | {mpmath.nstr(true, 2)} "
                   f"(+/- {mpmath.nstr(c.error, 1)}) | {'yes' if true <= a.error + c.error else 'NO'} |", flush=True)
+    if only is not None:
+        return
     print(f"\nL = 10^12, digits = {DIGITS}:")
     for act, w, b, kernel in CASES:
         t = time.perf_counter()
@@ -54,4 +59,4 @@ def main(max_exp: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5, sys.argv[2] if len(sys.argv) > 2 else None)
