@@ -210,21 +210,10 @@ def _fixed_step_series(w_key, c: int, n: int, digits: int):
     f = [2 * v for v in _compose(ctx, asin, z, m)]
     u = f[1:]  # f = theta u, u[0] = 1
     inv = _pow1(ctx, u, -1, m - 1)
-    lg = _log1(ctx, u, m - 1)
-    # Fatou coordinate
-    a = -u[1]
-    A = 1 / a
-    E0 = inv[1:]
-    C = A * E0[1] / a  # j = 1: A E0[1] + C lg[1] = 0, lg[1] = -a
-    upow = [None, u]
-    for _ in range(2, n):
-        upow.append(_mul(upow[-1], u, m - 1))
-    d = {}
-    for j in range(2, n):
-        s = A * E0[j] + C * lg[j]
-        for k in range(1, j - 1):
-            s += d[k] * upow[k][j - k]
-        d[j - 1] = -s / upow[j - 1][1]
+    from .parabolic import fatou  # the Fatou coordinate, order by order (sec. 11.2: one solver for every series)
+
+    A, C, d = fatou(ctx, u, n - 2)
+    upow = [None, u, _mul(u, u, m - 1)]
     # formal solution G of G(f) = P G + Q
     Pser = [ctx.one, -w / pi] + [ctx.zero] * (m - 3)
     cosser = [((-1) ** (k // 2)) / fac[k] if k % 2 == 0 else ctx.zero for k in range(m)]

@@ -170,9 +170,11 @@ def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str, normalize: bool
     The layers are :func:`rntk_sym.general_step.run_layers` (the functions numba compiles for the Gram
     matrices, :mod:`rntk_sym.backends.compiled_general`), on a context of ``kind`` (:func:`_context`).
 
-    ResNet only (the skip-ahead's segments, :mod:`rntk_sym.skip_resnet`): ``a2`` = the step alpha^2 (default
-    from ``m.scale`` and ``depth``), ``start`` = the state ``(K11, K22, gap, cogap, T11, T22, T12)`` to run
-    ``depth`` steps from (default: the inputs' kernel, ``T = 0``), ``raw=True``: return that state.
+    The skip-aheads run it in stretches (:mod:`rntk_sym.skip_general`, :mod:`rntk_sym.skip_resnet`):
+    ``raw=True`` returns the state ``(q1, q2, gap, cogap, X1, X2, X12)`` of
+    :func:`rntk_sym.general_step.run_layers` (FFNet: ``k_{L+1}`` and ``Omega_{L+1}``, for ``depth >= 1``; ResNet:
+    ``K_L`` and ``T_L``) and ``start=`` such a state runs ``depth`` more layers from it (``n1, n2, u, v`` are then
+    not used); ResNet: ``a2`` = the step alpha^2 (default from ``m.scale`` and ``depth``).
     """
     ctx = _context(kind, m, n1, n2)
     sw2, sb2 = _num(kind, m.weight_var), _num(kind, m.bias_var)
@@ -183,6 +185,10 @@ def run(kind: str, m: Model, n1, n2, u, depth: int, kernel: str, normalize: bool
     if start is None:
         st = general_step.run_layers(ctx, m.arch == "ffnet", sw2, sb2, a2, n1, n2, u, 2 - u if v is None else v,
                                      depth)
+    elif m.arch == "ffnet":  # after >= 1 layers: Theta = k + Omega
+        q1, q2, gap, cogap, o1, o2, o12 = start
+        st = general_step.ffnet_layers(ctx, sw2, sb2, q1, q2, gap, cogap, q1 + o1, q2 + o2,
+                                       general_step.pair(gap, cogap) + o12, o1, o2, o12, depth)
     else:
         st = general_step.resnet_layers(ctx, sw2, sb2, a2, *start, depth)
     return st if raw else finish(kind, m, depth, kernel, st, normalize)
@@ -308,7 +314,7 @@ def _alpha2(kind: str, scale: inputs.Scaling, depth: int):
     return _num(kind, Fraction(depth)) ** (-2 * g)
 
 
-def _check_model(m: Model, kernel: str, certified: bool, method: str):
+def _check_model(m: Model, kernel: str, certified: bool):
     if m.act.singular_derivative and kernel == "ntk":
         raise ValueError(f"activation: the derivative of {m.act.spec} has a Dirac part, so E[phi'(u) phi'(v)] is "
                          "infinite on the diagonal and the NTK is not defined; use kernel='gp'")
@@ -317,9 +323,6 @@ def _check_model(m: Model, kernel: str, certified: bool, method: str):
                          "pass (phi, dphi) or a SymPy expression")
     if certified and m.act.quadrature:
         raise ValueError("certified: ball arithmetic needs a closed-form dual, not a quadrature dual; use digits=D")
-    if method == "asymptotic" and (m.arch != "resnet" or certified):
-        raise ValueError("method: the skip-ahead exists for the seeds' relu network and the ResNet (not certified); "
-                         "use method='recursion'")
 
 
 def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha=None, digits: int | None = None,
@@ -334,8 +337,10 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     radius, a guaranteed bound; ``certified=True`` also returns the ball as ``interval``); otherwise (user
     activations, no flint) two mpmath runs at two precisions, whose difference is the error estimate.
     ``max_seconds``: refuse (ValueError naming ``depth``) a recursion estimated to take longer.
-    ResNet: ``method="asymptotic"``, or ``"auto"`` where the recursion is estimated slower, is the skip-ahead of
-    :mod:`rntk_sym.skip_resnet` (``progress(done)`` out of ``2 depth``).
+    ``method``: ``"recursion"``, ``"asymptotic"`` (the skip-ahead: the FFNet's, :mod:`rntk_sym.skip_general`, or
+    the ResNet's, :mod:`rntk_sym.skip_resnet`; ValueError where it does not apply), ``"auto"`` (the skip-ahead where
+    it applies and is estimated cheaper than the recursion, else the recursion). ``progress(done)``: called by the
+    skip-ahead, ``done`` out of ``2 L``.
     """
     arch = inputs.choice("arch", arch, inputs.ARCHS)
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
@@ -346,27 +351,22 @@ def kernel(arch: str, rho, depth: int, *, kernel: str = "ntk", gamma=None, alpha
     n1, n2 = norms_pair(norms)  # validated also where they do not matter
     if norm_free(m):
         n1 = n2 = Fraction(1)
-    _check_model(m, kernel, certified, method)
+    _check_model(m, kernel, certified)
     if digits is None and certified:
         raise ValueError("certified: needs digits=D (ball arithmetic is a high-precision method)")
+    if certified and method == "asymptotic":
+        raise ValueError("certified: method 'asymptotic' has no certified error bound; use method='recursion'")
+    if method != "recursion" and not certified:
+        out = _skip_ahead(m, kernel, rho, depth, n1, n2, digits, method, max_seconds, progress)
+        if out is not None:
+            return out
     if digits is None:
         r = inputs.rho_array(rho)
-        if m.arch == "resnet" and _skip().prefers(method, depth, _recursion_seconds(depth), r.size):
-            out = _skip().float64(m, kernel, r, depth, n1, n2, progress,
-                                  refuse=method == "asymptotic" or _too_slow(depth, max_seconds))
-            if out is not None:
-                return out
         _refuse_slow(depth, max_seconds)
         with np.errstate(over="ignore", invalid="ignore"):
             out = run("float", m, _num("float", n1), _num("float", n2), 1 - r, depth, kernel, v=1 + r)
         _finite(out, m, depth)
         return float(out) if r.ndim == 0 else out
-    if m.arch == "resnet" and _skip().prefers(method, depth, _recursion_seconds(depth, digits)):
-        kv = _skip().kernel_value(m, kernel, inputs.rho_exact(rho, digits + 20), depth, n1, n2, digits,
-                                  refuse=method == "asymptotic" or _too_slow(depth, max_seconds, digits),
-                                  progress=progress)
-        if kv is not None:
-            return kv
     _refuse_slow(depth, max_seconds, digits)
     from .kernels import _has_flint
 
@@ -420,10 +420,27 @@ def _certified(m: Model, kernel: str, rho: Fraction, depth: int, n1, n2, digits:
 STEP_SECONDS = 2e-4  # rough float64 cost of one layer for one rho (3 dual evaluations; more for arrays)
 
 
-def _skip():
+def _skip_ahead(m: Model, kernel: str, rho, depth: int, n1, n2, digits: int | None, method: str,
+                max_seconds: float | None, progress):
+    """The skip-ahead where it applies and pays, or None (the caller runs the recursion): the FFNet's
+    (:mod:`rntk_sym.skip_general`, docs/asymptotics.md sec. 11) or the ResNet's (:mod:`rntk_sym.skip_resnet`,
+    sec. 10.6). ``method="asymptotic"``: a ValueError naming the argument where it does not apply."""
+    if m.arch == "ffnet":
+        from . import skip_general
+
+        return skip_general.kernel(m, kernel, rho, depth, n1, n2, digits, method, progress)
     from . import skip_resnet
 
-    return skip_resnet
+    refuse = method == "asymptotic" or _too_slow(depth, max_seconds, digits)
+    if digits is None:
+        r = inputs.rho_array(rho)
+        if skip_resnet.prefers(method, depth, _recursion_seconds(depth), r.size):
+            return skip_resnet.float64(m, kernel, r, depth, n1, n2, progress, refuse=refuse)
+        return None
+    if skip_resnet.prefers(method, depth, _recursion_seconds(depth, digits)):
+        return skip_resnet.kernel_value(m, kernel, inputs.rho_exact(rho, digits + 20), depth, n1, n2, digits,
+                                        refuse=refuse, progress=progress)
+    return None
 
 
 def _recursion_seconds(depth: int, digits: int | None = None) -> float:
@@ -447,8 +464,9 @@ def _refuse_slow(depth: int, max_seconds: float | None, digits: int | None = Non
     seconds = _recursion_seconds(depth, digits)
     if seconds > limit:
         raise ValueError(f"depth: the recursion at L = {depth} would take about {seconds / 3600:.3g} hours "
-                         f"(limit {limit / 3600:.3g} h); the skip-ahead covers the seeds' relu network and the ResNet "
-                         "(method 'auto' or 'asymptotic')")
+                         f"(limit {limit / 3600:.3g} h); the skip-ahead (method='asymptotic') covers the seeds' relu, "
+                         "the FFNet with a closed-form activation (ordered, chaotic, edge of chaos with q* > 0) and "
+                         "the ResNet, and says why not here")
 
 
 def _finite(values, m: Model, depth: int):
@@ -525,7 +543,7 @@ def gram(X, Y=None, *, arch: str, depth: int, gamma=None, alpha=None, kernel: st
     kernel = inputs.choice("kernel", kernel, inputs.KERNELS)
     depth = inputs.depth(depth)
     m = resolve(arch, activation, weight_var, bias_var, gamma, alpha)
-    _check_model(m, kernel, False, "recursion")
+    _check_model(m, kernel, False)
     rows = unit_row_pair(X, Y)
     nx = np.einsum("ij,ij->i", np.asarray(X, float), np.asarray(X, float))
     ny = nx if Y is None else np.einsum("ij,ij->i", np.asarray(Y, float), np.asarray(Y, float))

@@ -21,7 +21,8 @@ or with ``digits`` significant digits (one run per point).
   carries what is derived (``derived_regime``, ``derived_limit``, ``derived_rate``;
   :mod:`rntk_sym.asymptotics`), so a sweep shows where the data have not yet reached the theory.
 - Another network (``activation``, ``weight_var`` = sigma_w^2, ``bias_var`` = sigma_b^2; docs/activations.md):
-  the values come from :func:`rntk_sym.general.kernel` (no skip-ahead), the data are classified against the
+  the values come from :func:`rntk_sym.general.kernel` (for the FFNet its skip-ahead where it applies, beyond
+  :data:`rntk_sym.skip_general.AUTO_FROM` layers), the data are classified against the
   candidate limits of that model (the ResNet's one-hidden-layer kernel, the general recursion at depth 1 of
   the branch; the depth limit of :func:`rntk_sym.asymptotics.limit` where it answers) and the derived columns
   say "not derived" where :func:`rntk_sym.asymptotics.limit` does not answer. Every row and the grid carry the

@@ -154,7 +154,7 @@ def test_diagonal_is_one():
     ({"activation": "ab_relu:0,0"}, "activation"),
     ({"activation": "ab_relu:0,0", "digits": 10, "bias_var": 1}, "activation"),
     ({"activation": (np.tanh, np.tanh), "digits": 20, "certified": True}, "certified"),
-    ({"activation": "erf", "method": "asymptotic", "digits": 20}, "method")])
+    ({"activation": "erf", "weight_var": "0.5", "bias_var": "0.05", "method": "asymptotic", "digits": 20}, "method")])
 def test_bad_input(kwargs, name):
     with pytest.raises(ValueError, match=f"^{name}"):
         G.kernel("ffnet", 0.5, 3, **kwargs)
