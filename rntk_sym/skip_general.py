@@ -90,7 +90,7 @@ def _plan(m: general.Model, kernel: str):
         return None, f"weight_var: {act.spec} here has q* = 0 (the variances vanish): not covered by the skip-ahead " \
                      "(docs/asymptotics.md sec. 9.3)", p
     if p.phase == "edge of chaos":
-        if getattr(act, "name", None) not in SMOOTH or any(act._angular):
+        if getattr(act, "name", None) not in SMOOTH:
             return None, f"activation: the skip-ahead at the edge of chaos covers smooth activations " \
                          f"({', '.join(sorted(SMOOTH))}) and the ab_relu family, not {act.spec}", p
         return "smooth", None, p
@@ -129,10 +129,10 @@ class _Exact:
     def snapshot(self):
         """The states of the higher and of the lower precision, as mpf of ``ctx``: ``q`` (2), ``gap``, ``cogap``,
         ``theta`` (3), ``omega`` (3)."""
-        def flat(state):  # general.run's raw state (k_{l+1} and Omega_{l+1}, l >= 1): Theta_{l+1} = k + Omega
-            q1, q2, gap, cogap, o1, o2, o12 = state
-            theta = (q1 + o1, q2 + o2, general_step.pair(gap, cogap) + o12)
-            return [self.ctx.mpf(x) for x in (q1, q2, gap, cogap, *theta, o1, o2, o12)]
+        def flat(state):  # general.run's raw state (k_{l+1} and Omega_{l+1}, l >= 1): Theta_{l+1} = k + Omega,
+            # summed in ctx (the mpf of the state carry more bits than mpmath's global context)
+            q1, q2, gap, cogap, o1, o2, o12 = (self.ctx.mpf(x) for x in state)
+            return [q1, q2, gap, cogap, q1 + o1, q2 + o2, general_step.pair(gap, cogap) + o12, o1, o2, o12]
 
         return flat(self.states[1]), flat(self.states[0])
 
@@ -285,14 +285,17 @@ def _taylor_chi(m: general.Model, ctx, qs, size: int, digits: int):
     the radius ``r`` that gave them: Cauchy integrals on ``|u| = r`` (CAUCHY_POINTS points, the closed-form dual at
     complex ``c``), ``r`` halved until the radii ``r`` and ``r/2`` agree on the terms ``chi_k (r/4)^k`` to
     ``10^-(digits + 2)`` (so the dual is analytic well beyond ``r/4``)."""
-    dgp = m.act._functions["mp"][1]  # (q1, q2, c, S, theta); smooth duals use neither S nor theta
+    # (q1, q2, c, S, theta): the smooth families' duals use S = sqrt(q1 q2 - c^2) only squared (erf's and GELU's
+    # determinants, written without cancellation) and not theta, so they are analytic in complex c
+    dgp = m.act._functions["mp"][1]
     M = CAUCHY_POINTS
 
     def coefficients(r):
         with mpmath.workprec(ctx.prec + 4 * size):
             w = mpmath.mpf(m.weight_var.numerator) / m.weight_var.denominator
             q = mpmath.mpf(qs)
-            vals = [w * dgp(q, q, q * (1 - r * mpmath.expjpi(mpmath.mpf(2 * j) / M)), 0, 0) for j in range(M)]
+            cs = [q * (1 - r * mpmath.expjpi(mpmath.mpf(2 * j) / M)) for j in range(M)]
+            vals = [w * dgp(q, q, c, mpmath.sqrt(q * q - c * c), 0) for c in cs]
             out = []
             for k in range(size):
                 s = mpmath.fsum(v * mpmath.expjpi(-mpmath.mpf(2 * j * k) / M) for j, v in enumerate(vals))

@@ -112,10 +112,10 @@ def test_cli_json_at_1e12(capsys):
 
 def test_refusals():
     """Too many segments (erf with constant alpha: T11 grows like exp(k sqrt(tau)), tau = 10^12): ValueError naming
-    depth; the FFNet's asymptotic method stays refused here (not this module's)."""
+    depth; the FFNet's skip-ahead (rntk_sym.skip_general) refuses erf without bias in its chaotic phase (c* = 0)."""
     with pytest.raises(ValueError, match="^depth: the skip-ahead"):
         general.kernel("resnet", "0.5", 10 ** 12, activation="erf", alpha="1", digits=15, method="asymptotic")
-    with pytest.raises(ValueError, match="^method"):
+    with pytest.raises(ValueError, match="^bias_var: the chaotic phase"):
         general.kernel("ffnet", "0.5", 10 ** 12, activation="erf", digits=15, method="asymptotic")
 
 
