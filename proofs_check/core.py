@@ -142,6 +142,12 @@ def rate_summary(L, err, *, log_powers=(0, 1, 2)) -> dict:
     }
 
 
+def log_slope(L1: int, v1: float, L2: int, v2: float, limit: float) -> float:
+    """``(L2 (v2 - limit) - L1 (v1 - limit)) / log(L2/L1)``: the coefficient ``c`` of a ``c log L / L`` term of
+    ``v_L - limit`` (the ``1/L`` term cancels), measured between depths ``L1`` and ``L2``."""
+    return (L2 * (v2 - limit) - L1 * (v1 - limit)) / math.log(L2 / L1)
+
+
 def linear_fit(x, y) -> tuple[float, float, float]:
     """Least squares ``y = a + b x``; returns ``(a, b, max |residual|)``."""
     x, y = np.asarray(x, float), np.asarray(y, float)

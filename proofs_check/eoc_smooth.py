@@ -19,7 +19,7 @@ import time
 from rntk_sym.eoc import smooth_constants
 from rntk_sym.general import kernel as general_kernel
 
-from .core import make
+from .core import log_slope, make
 
 ID = "eoc-smooth-limit"
 CLAIM = ("at the edge of chaos of a smooth activation with q* > 0 the normalized NTK tends to 1/3, NTK_L - 1/3 ~ "
@@ -51,7 +51,7 @@ def check(quick: bool = True, *, evaluate=exact, progress=None):
                 failed.append(f"{act} L = {L}: L (1 - c_L) - 2/kappa = {d:.3g} > {tol:.3g}")
             if i:
                 L1 = depths[i - 1]
-                slope = (L * (ntk[i] - 1 / 3) - L1 * (ntk[i - 1] - 1 / 3)) / math.log(L / L1)
+                slope = log_slope(L1, ntk[i - 1], L, ntk[i], 1 / 3)
                 tol = 5 * math.log(L1) / L1
                 rows.append({"activation": act, "L1": L1, "L2": L, "log-slope": slope, "C/3": C / 3, "tolerance": tol})
                 if not abs(slope - C / 3) <= tol:

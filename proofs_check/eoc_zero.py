@@ -29,7 +29,7 @@ from rntk_sym import eoc_zero
 from rntk_sym.activations import get_activation
 from rntk_sym.general import kernel as general_kernel
 
-from .core import make
+from .core import log_slope, make
 
 ID = "eoc-zero-q-limit"
 CLAIM = ("at the bias-free edge of chaos with q* = 0 (erf at sigma_w^2 = pi/4, sin at 1) both normalized kernels tend "
@@ -89,7 +89,7 @@ def check(quick: bool = True, *, evaluate=exact, progress=None):
                               f"{resn:.3g}")
             if i:
                 L1 = depths[i - 1]
-                slope = (L * (ntk[i] - c) - L1 * (ntk[i - 1] - c)) / math.log(L / L1)
+                slope = log_slope(L1, ntk[i - 1], L, ntk[i], c)
                 tol = 2 * math.log(L1) / L1
                 rows.append({"activation": act, "rho": rho, "L1": L1, "L2": L, "log-slope": slope, "-2A": -2 * A,
                              "tolerance": tol})

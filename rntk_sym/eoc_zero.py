@@ -31,6 +31,7 @@ import mpmath
 import sympy as sp
 
 from . import inputs
+from .eoc import _ctx
 
 ORDER = 8  # terms f_1..f_ORDER of the invariant
 SERIES = ORDER + 2  # q-order of the maps
@@ -213,12 +214,6 @@ def _require_odd(act):
     if d[2] != 0:
         raise ValueError(f"activation: {act.spec} has phi''(0) != 0: at its q* = 0 edge the correlations move at "
                          "O(q) per layer and do not freeze; not derived (docs/asymptotics.md sec. 9.3)")
-
-
-def _ctx(digits: int) -> mpmath.MPContext:
-    ctx = mpmath.MPContext()
-    ctx.prec = int(math.ceil(digits * math.log2(10))) + 8
-    return ctx
 
 
 def edge_fraction(act, digits: int) -> Fraction:

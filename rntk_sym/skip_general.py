@@ -43,6 +43,7 @@ import mpmath
 
 from . import general, general_step, parabolic
 from .kernels import LOG2_10
+from .phase import _fail
 
 AUTO_FROM = 20000  # method="auto" tries the skip-ahead beyond this depth (the recursion costs seconds there)
 MAX_LAYERS = 400000  # the exact part stops here (a phase too close to the edge of chaos for a geometric tail)
@@ -51,10 +52,6 @@ ORDER_CHECK = 8  # the second truncation order is SERIES_ORDER - ORDER_CHECK
 CAUCHY_POINTS = 256
 GUARD = 12  # working digits beyond the target
 EXTRA_BITS = 64  # the second precision of the exact part (_Exact)
-
-
-def _refuse(name: str, text: str):
-    return ValueError(f"{name}: {text}")
 
 
 def why_not(m: general.Model, kernel: str) -> str | None:
@@ -122,7 +119,7 @@ class _Exact:
                 try:
                     self.states[i] = general.run("mp", self.m, *a, k, "ntk", v=v, start=self.states[i], raw=True)
                 except ZeroDivisionError:
-                    raise _refuse("activation", f"the kernels of {self.m.act.spec} are undefined along this orbit "
+                    raise _fail("activation", f"the kernels of {self.m.act.spec} are undefined along this orbit "
                                   "(a vanishing variance)") from None
         self.layers += k
 
@@ -309,7 +306,7 @@ def _taylor_chi(m: general.Model, ctx, qs, size: int, digits: int):
         if gap <= ctx.mpf(10) ** -(digits + 2):
             return b, r
         r /= 2
-    raise _refuse("activation", f"the dual of {m.act.spec} is not analytic near c = q*: no skip-ahead series")
+    raise _fail("activation", f"the dual of {m.act.spec} is not analytic near c = q*: no skip-ahead series")
 
 
 def _series(m, route: str, ctx, qs, n: int, digits: int):

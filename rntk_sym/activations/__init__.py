@@ -100,7 +100,6 @@ class ClosedActivation:
     def _evaluate(self, q1, q2, gap, kind, which, cogap=None):
         fns = [self._functions[kind][k] for k in which]
         if kind == "float":
-
             r12 = np.sqrt(q1 * q2)
             c12 = r12 - gap if cogap is None else (cogap - gap) / 2
             s = th = None

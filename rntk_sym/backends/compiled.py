@@ -55,9 +55,10 @@ def available() -> bool:
     return numba is not None
 
 
-def _jit(func, parallel=False, inline="always", **deps):
+def _jit(func, parallel=False, inline="always", cache=True, **deps):
     """``numba.njit(func)`` with the module-level names ``deps`` (other Python functions ``func`` calls)
-    replaced by their compiled versions: the same code object, compiled as written."""
+    replaced by their compiled versions: the same code object, compiled as written (also
+    :mod:`rntk_sym.backends.compiled_general`'s)."""
     if deps:
         func = types.FunctionType(func.__code__, {**func.__globals__, **deps}, func.__name__,
                                   func.__defaults__, func.__closure__)
@@ -65,7 +66,7 @@ def _jit(func, parallel=False, inline="always", **deps):
     # keep LLVM from vectorizing the loop over the pairs)
     # inline="always" (the step and the primitives, inlined in numba's IR), so that LLVM sees the
     # whole step inside the loop over the pairs
-    return numba.njit(cache=True, parallel=parallel, error_model="numpy", inline=inline)(func)
+    return numba.njit(cache=cache, parallel=parallel, error_model="numpy", inline=inline)(func)
 
 
 class Context:

@@ -99,11 +99,8 @@ if numba is not None:
 
 
 def _njit(func, cache=False, parallel=False, **deps):
-    """``numba.njit(func)`` with module-level names replaced by ``deps`` (compiled functions): the same
-    code object, compiled as written (as :func:`rntk_sym.backends.compiled._jit`)."""
-    g = {**func.__globals__, **deps}
-    f = types.FunctionType(func.__code__, g, func.__name__, func.__defaults__, func.__closure__)
-    return numba.njit(cache=cache, parallel=parallel, error_model="numpy")(f)
+    """:func:`rntk_sym.backends.compiled._jit` without forced inlining, cached only where asked."""
+    return compiled._jit(func, parallel=parallel, inline="never", cache=cache, **deps)
 
 
 _IMPLS = {1: lambda f: lambda ctx, a: f(a), 2: lambda f: lambda ctx, a, b: f(a, b),
